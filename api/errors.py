@@ -1,0 +1,53 @@
+"""Error bodies: every 4xx is JSON that names what was wrong."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+_ROOTS = ("body", "query", "path", "header")
+
+
+def json_path(loc: tuple[Any, ...] | list[Any], document: Any) -> str:
+    """Turn a pydantic location into a JSON path like `model.layers[0].units`.
+
+    Pydantic puts the tag of a discriminated union (e.g. "Dense") into the location; walking
+    the submitted document tells those tags from real keys, so they are left out."""
+    parts: list[str] = []
+    node = document
+    for seg in loc:
+        if node is not None and not isinstance(node, dict | list):
+            break  # the error is about this scalar (e.g. "adamx" given for an optimizer)
+        if isinstance(seg, int):
+            parts.append(f"[{seg}]")
+            node = node[seg] if isinstance(node, list) and -len(node) <= seg < len(node) else None
+            continue
+        if (
+            isinstance(node, dict)
+            and seg not in node
+            and seg in (node.get("type"), node.get("name"))
+        ):
+            continue  # a union tag, not a key
+        parts.append(f".{seg}" if parts else str(seg))
+        node = node.get(seg) if isinstance(node, dict) else None
+    return "".join(parts).lstrip(".") or "(body)"
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    body = getattr(exc, "body", None)
+    detail = []
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        root = loc[0] if loc and loc[0] in _ROOTS else None
+        rest = loc[1:] if root else loc
+        path = json_path(rest, body if root == "body" else None)
+        if root and root != "body":
+            path = f"{root}.{path}"
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        detail.append({"path": path, "msg": msg, "type": err.get("type", "invalid"), "loc": loc})
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

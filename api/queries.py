@@ -1,0 +1,116 @@
+"""Reads and state changes used by the routes. They flush, never commit: the edge commits."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from api.schemas import ExperimentRead
+from models.spec import ExperimentSpec
+from models.tables import EpochMetric, Experiment, ExperimentStatus, utcnow
+
+
+def create_experiment(session: Session, spec: ExperimentSpec) -> Experiment:
+    experiment = Experiment(
+        name=spec.name,
+        tags=list(spec.tags),
+        spec=spec.model_dump(mode="json"),
+        status=ExperimentStatus.QUEUED.value,
+        epochs_total=spec.fit.epochs,
+    )
+    session.add(experiment)
+    session.flush()
+    return experiment
+
+
+def latest_metrics(session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The last finished epoch's metrics of each experiment, in one query."""
+    if not ids:
+        return {}
+    last = (
+        select(EpochMetric.experiment_id, func.max(EpochMetric.epoch).label("epoch"))
+        .where(EpochMetric.experiment_id.in_(ids))
+        .group_by(EpochMetric.experiment_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(EpochMetric.experiment_id, EpochMetric.metrics).join(
+            last,
+            (EpochMetric.experiment_id == last.c.experiment_id)
+            & (EpochMetric.epoch == last.c.epoch),
+        )
+    )
+    return {int(row.experiment_id): row.metrics for row in rows}
+
+
+def to_read(experiment: Experiment, metrics: dict[str, Any] | None) -> ExperimentRead:
+    return ExperimentRead(
+        id=experiment.id,
+        name=experiment.name,
+        tags=experiment.tags,
+        status=ExperimentStatus(experiment.status),
+        current_epoch=experiment.current_epoch,
+        epochs_total=experiment.epochs_total,
+        latest_metrics=metrics,
+        error=experiment.error,
+        cancel_requested=experiment.cancel_requested,
+        created_at=experiment.created_at,
+        started_at=experiment.started_at,
+        finished_at=experiment.finished_at,
+        spec=experiment.spec,
+    )
+
+
+def read_one(session: Session, experiment: Experiment) -> ExperimentRead:
+    return to_read(experiment, latest_metrics(session, [experiment.id]).get(experiment.id))
+
+
+def list_page(
+    session: Session, status: ExperimentStatus | None, limit: int, offset: int
+) -> tuple[list[ExperimentRead], int]:
+    query = select(Experiment)
+    count = select(func.count()).select_from(Experiment)
+    if status is not None:
+        query = query.where(Experiment.status == status.value)
+        count = count.where(Experiment.status == status.value)
+    experiments = session.scalars(query.order_by(Experiment.id.desc()).limit(limit).offset(offset))
+    page = list(experiments)
+    metrics = latest_metrics(session, [e.id for e in page])
+    return [to_read(e, metrics.get(e.id)) for e in page], session.scalar(count) or 0
+
+
+def history(
+    session: Session, experiment_id: int, after_epoch: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    query = (
+        select(EpochMetric.epoch, EpochMetric.metrics)
+        .where(EpochMetric.experiment_id == experiment_id, EpochMetric.epoch > after_epoch)
+        .order_by(EpochMetric.epoch)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [{"epoch": epoch, **metrics} for epoch, metrics in session.execute(query)]
+
+
+def request_cancel(session: Session, experiment: Experiment) -> None:
+    """A queued job is cancelled at once; a running one is flagged and its worker stops it
+    at the next epoch end or mid-epoch check. Both updates are conditional, so a worker
+    claiming the job at the same moment cannot slip past the cancel."""
+    cancelled_now = session.execute(
+        update(Experiment)
+        .where(Experiment.id == experiment.id, Experiment.status == ExperimentStatus.QUEUED.value)
+        .values(
+            status=ExperimentStatus.CANCELLED.value, cancel_requested=True, finished_at=utcnow()
+        )
+    )
+    if cancelled_now.rowcount == 0:  # type: ignore[attr-defined]
+        session.execute(
+            update(Experiment)
+            .where(
+                Experiment.id == experiment.id, Experiment.status == ExperimentStatus.RUNNING.value
+            )
+            .values(cancel_requested=True)
+        )
+    session.flush()
+    session.refresh(experiment)

@@ -1,0 +1,82 @@
+"""/experiments: submit, list, read, history, cancel."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+
+from api import queries
+from api.deps import ExperimentDep, SessionDep
+from api.jobs import enqueue_training
+from api.schemas import EpochRow, ErrorRead, ExperimentCreate, ExperimentPage, ExperimentRead
+from models.tables import FINAL_STATUSES, ExperimentStatus
+
+router = APIRouter(prefix="/experiments", tags=["experiments"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExperimentRead,
+    summary="Submit an experiment",
+)
+def create_experiment(
+    body: ExperimentCreate, session: SessionDep, request: Request, response: Response
+) -> ExperimentRead:
+    """Validates the spec, stores it as `queued` and enqueues it after the commit."""
+    experiment = queries.create_experiment(session, body)
+    enqueue_training(session, experiment.id)
+    response.headers["Location"] = str(
+        request.url_for("get_experiment", experiment_id=experiment.id)
+    )
+    return queries.to_read(experiment, None)
+
+
+@router.get("", response_model=ExperimentPage, summary="List experiments, newest first")
+def list_experiments(
+    session: SessionDep,
+    status: ExperimentStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ExperimentPage:
+    items, total = queries.list_page(session, status, limit, offset)
+    return ExperimentPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/{experiment_id}", response_model=ExperimentRead, responses=NOT_FOUND, summary="Read one"
+)
+def get_experiment(experiment: ExperimentDep, session: SessionDep) -> ExperimentRead:
+    return queries.read_one(session, experiment)
+
+
+@router.get(
+    "/{experiment_id}/history",
+    response_model=list[EpochRow],
+    responses=NOT_FOUND,
+    summary="Per-epoch metrics, readable while the job runs",
+)
+def get_history(
+    experiment: ExperimentDep,
+    session: SessionDep,
+    after_epoch: Annotated[int, Query(ge=0, description="Only epochs after this one")] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+) -> list[dict[str, Any]]:
+    return queries.history(session, experiment.id, after_epoch, limit)
+
+
+@router.post(
+    "/{experiment_id}/cancel",
+    response_model=ExperimentRead,
+    responses={**NOT_FOUND, 409: {"model": ErrorRead}},
+    summary="Cancel a queued or running experiment",
+)
+def cancel_experiment(experiment: ExperimentDep, session: SessionDep) -> ExperimentRead:
+    """A queued experiment becomes `cancelled` at once; a running one gets
+    `cancel_requested: true` and stops within an epoch (or a few seconds inside a long one)."""
+    if experiment.status in FINAL_STATUSES:
+        raise HTTPException(
+            409, detail=f"experiment {experiment.id} is already {experiment.status}"
+        )
+    queries.request_cancel(session, experiment)
+    return queries.read_one(session, experiment)

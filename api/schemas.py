@@ -1,0 +1,118 @@
+"""Request and response models. Never named like the ORM classes in models/tables.py."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.spec import ExperimentSpec
+from models.tables import ExperimentStatus
+
+CIRCLES_EXAMPLE: dict[str, Any] = {
+    "name": "circles-dropout",
+    "tags": ["dropout"],
+    "dataset": {
+        "name": "circles",
+        "n_samples": 100,
+        "noise": 0.1,
+        "random_state": 1,
+        "n_train": 30,
+    },
+    "model": {
+        "layers": [
+            {"type": "Dense", "units": 500, "activation": "relu"},
+            {"type": "Dropout", "rate": 0.4},
+            {"type": "Dense", "units": 1, "activation": "sigmoid"},
+        ]
+    },
+    "compile": {"optimizer": "adam", "loss": "binary_crossentropy", "metrics": ["accuracy"]},
+    "fit": {"epochs": 200, "batch_size": 32},
+}
+
+
+class ExperimentCreate(ExperimentSpec):
+    """An experiment spec: dataset, model layers, compile and fit settings."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [CIRCLES_EXAMPLE]})
+
+
+class ExperimentRead(BaseModel):
+    id: int
+    name: str | None
+    tags: list[str]
+    status: ExperimentStatus
+    current_epoch: int = Field(description="Epochs finished so far")
+    epochs_total: int
+    latest_metrics: dict[str, float | None] | None = Field(
+        description="Metrics of the last finished epoch"
+    )
+    error: str | None = Field(description="Why it failed, when it failed")
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    spec: dict[str, Any]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1, "name": "circles-dropout", "tags": ["dropout"], "status": "running",
+                    "current_epoch": 12, "epochs_total": 200,
+                    "latest_metrics": {"loss": 0.61, "accuracy": 0.7, "val_loss": 0.65,
+                                       "val_accuracy": 0.66},
+                    "error": None, "cancel_requested": False,
+                    "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
+                    "finished_at": None, "spec": CIRCLES_EXAMPLE,
+                }
+            ]
+        }
+    )  # fmt: skip
+
+
+class ExperimentPage(BaseModel):
+    items: list[ExperimentRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class EpochRow(BaseModel):
+    """One finished epoch: `epoch` (from 1) and every metric Keras logged, by its name."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "additionalProperties": {"type": ["number", "null"]},
+            "examples": [{"epoch": 1, "loss": 0.69, "accuracy": 0.53, "val_loss": 0.68,
+                          "val_accuracy": 0.57}],
+        },
+    )  # fmt: skip
+
+    epoch: int
+
+
+class ComponentHealth(BaseModel):
+    ok: bool
+    error: str | None = None
+
+
+class HealthRead(BaseModel):
+    status: str = Field(examples=["ok"])
+    database: ComponentHealth
+    broker: ComponentHealth
+
+
+class ErrorRead(BaseModel):
+    detail: str = Field(examples=["experiment 42 not found"])
+
+
+class FieldError(BaseModel):
+    path: str = Field(description="JSON path of the bad field", examples=["model.layers[0].units"])
+    msg: str = Field(examples=["Input should be greater than or equal to 1"])
+    type: str = Field(examples=["greater_than_equal"])
+    loc: list[str | int]
+
+
+class ValidationErrorRead(BaseModel):
+    detail: list[FieldError]

@@ -1,0 +1,59 @@
+"""The Celery app, configured from Settings. Importing this module never imports Keras:
+the API imports it to enqueue by task name."""
+
+from typing import Any
+
+from celery import Celery
+
+from models.settings import Settings, get_settings
+
+TRAIN_TASK = "fitq.train"
+
+
+def broker_options(settings: Settings) -> dict[str, Any]:
+    if settings.uses_filesystem_broker:
+        # The embedded broker is kombu's filesystem transport rather than its SQLAlchemy one:
+        # a second writer on the app's SQLite file would contend for its single write lock,
+        # while plain files in var/broker need no server and can be inspected by hand.
+        folder = settings.broker_dir.resolve()
+        for sub in ("queue", "processed", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
+        }
+    # Redis redelivers an unacknowledged message after the visibility timeout: keep it past
+    # the longest job so a long fit is not handed to a second worker while it still runs.
+    return {"visibility_timeout": settings.job_time_limit_seconds + 3600}
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("fitq", broker=settings.broker_url, include=["worker.tasks"])
+    app.conf.update(
+        broker_transport_options=broker_options(settings),
+        broker_connection_retry_on_startup=True,
+        task_default_queue=settings.training_queue,
+        task_routes={TRAIN_TASK: {"queue": settings.training_queue}},
+        task_serializer="json",
+        accept_content=["json"],
+        # SQL holds every outcome; a result backend would be a second, unread copy.
+        task_ignore_result=True,
+        # Acknowledge after the fit, so a worker that dies mid-job does not lose it...
+        task_acks_late=True,
+        # ...including when the pool child is killed (OOM, SIGKILL).
+        task_reject_on_worker_lost=True,
+        # A worker holds only the job it runs; queued jobs stay free for idle workers.
+        worker_prefetch_multiplier=1,
+        worker_concurrency=settings.worker_concurrency,
+        task_time_limit=settings.job_time_limit_seconds + 300,
+        task_soft_time_limit=settings.job_time_limit_seconds,
+        worker_hijack_root_logger=False,
+        # The filesystem transport has no fan-out: remote control and events need Redis.
+        worker_enable_remote_control=not settings.uses_filesystem_broker,
+    )
+    return app
+
+
+celery_app = make_celery(get_settings())

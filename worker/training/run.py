@@ -1,0 +1,72 @@
+"""One experiment, start to end. Failures become a readable message; tracebacks go to the log."""
+
+import logging
+import re
+import socket
+
+import keras
+
+from models.settings import get_settings
+from models.spec import ExperimentSpec
+from models.tables import ExperimentStatus
+from worker.training import progress
+from worker.training.build import build_model
+from worker.training.callbacks import EpochWriter
+from worker.training.data import load_dataset
+
+log = logging.getLogger(__name__)
+# Lines of TensorFlow's embedded graph tracebacks ("File ...", indented code, node names).
+_TRACEBACK_LINE = re.compile(r"^\s|most recent call last|^Traceback")
+
+
+def run_experiment(experiment_id: int) -> None:
+    raw = progress.claim(experiment_id, socket.gethostname())
+    if raw is None:
+        log.info("experiment %s is not queued; nothing to do", experiment_id)
+        return
+    settings = get_settings()
+    try:
+        writer = _fit(
+            experiment_id, ExperimentSpec.model_validate(raw), settings.cancel_check_seconds
+        )
+    except Exception as exc:
+        log.exception("experiment %s failed", experiment_id)
+        progress.finish(
+            experiment_id, ExperimentStatus.FAILED, readable_error(exc, settings.max_error_chars)
+        )
+        return
+    if writer.stop_reason == "diverged":
+        message = f"diverged: the loss became NaN or infinite at epoch {writer.diverged_epoch}"
+        progress.finish(experiment_id, ExperimentStatus.FAILED, message)
+    elif writer.stop_reason == "cancelled":
+        progress.finish(experiment_id, ExperimentStatus.CANCELLED)
+    else:
+        progress.finish(experiment_id, ExperimentStatus.SUCCEEDED)
+
+
+def _fit(experiment_id: int, spec: ExperimentSpec, check_seconds: float) -> EpochWriter:
+    if spec.fit.seed is not None:
+        keras.utils.set_random_seed(spec.fit.seed)
+    data = load_dataset(spec.dataset)
+    model = build_model(spec, data.input_shape)
+    writer = EpochWriter(experiment_id, check_seconds)
+    model.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=data.validation,
+        validation_split=spec.fit.validation_split or 0.0,
+        epochs=spec.fit.epochs,
+        batch_size=spec.fit.batch_size,
+        shuffle=spec.fit.shuffle,
+        callbacks=[writer],
+        verbose=0,
+    )
+    return writer
+
+
+def readable_error(exc: BaseException, limit: int) -> str:
+    """The exception's own words without embedded tracebacks, cut to `limit` characters."""
+    lines = [line for line in str(exc).splitlines() if not _TRACEBACK_LINE.search(line)]
+    text = "\n".join(line for line in lines if line.strip()) or "no message"
+    message = f"{type(exc).__name__}: {text}"
+    return message if len(message) <= limit else message[: limit - 1] + "…"
