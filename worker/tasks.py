@@ -1,11 +1,17 @@
 """Thin Celery tasks: take an id, call training, nothing else."""
 
 import logging
+import os
 from typing import Any
 
+from celery.exceptions import Reject
 from celery.signals import worker_process_init
 
+from worker import shutdown
 from worker.celery_app import TRAIN_TASK, celery_app
+
+# TensorFlow's C++ start-up chatter (oneDNN, CPU features) is noise in a worker's log.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 log = logging.getLogger(__name__)
 
@@ -21,4 +27,8 @@ def _warm_keras(**_: Any) -> None:
 def train(experiment_id: int) -> None:
     from worker.training.run import run_experiment
 
-    run_experiment(experiment_id)
+    shutdown.listen()
+    if shutdown.requested() or run_experiment(experiment_id) == "handed_back":
+        # The worker is going down: give the message back to the broker (acks_late makes
+        # this a requeue, not a loss) so the next worker runs the job.
+        raise Reject("worker shutting down", requeue=True)

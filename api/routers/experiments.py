@@ -6,9 +6,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from api import queries
 from api.deps import ExperimentDep, SessionDep
-from api.jobs import enqueue_training
 from api.schemas import EpochRow, ErrorRead, ExperimentCreate, ExperimentPage, ExperimentRead
 from models.tables import FINAL_STATUSES, ExperimentStatus
+from worker.enqueue import enqueue_training
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}

@@ -7,6 +7,7 @@ from typing import Any
 
 import keras
 
+from worker import shutdown
 from worker.training import progress
 
 
@@ -39,8 +40,13 @@ class EpochWriter(keras.callbacks.Callback):
             self.diverged_epoch = number
         elif cancelled:
             self._stop("cancelled")
+        elif shutdown.requested():
+            self._stop("shutdown")
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if shutdown.requested():
+            self._stop("shutdown")
+            return
         if self.clock() - self._last_check < self.check_seconds:
             return
         self._last_check = self.clock()

@@ -5,7 +5,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -101,3 +101,22 @@ def last_epoch(experiment_id: int) -> int:
             .limit(1)
         )
     return found or 0
+
+
+def requeue(experiment_id: int) -> None:
+    """Mark a job interrupted by a warm shutdown queued again (the task gives its message back
+    to the broker). Without checkpoints it starts over, so its partial history is removed
+    rather than left to be overwritten."""
+    with session_scope() as session:
+        session.execute(delete(EpochMetric).where(EpochMetric.experiment_id == experiment_id))
+        session.execute(
+            update(Experiment)
+            .where(Experiment.id == experiment_id, Experiment.status == RUNNING)
+            .values(
+                status=ExperimentStatus.QUEUED.value,
+                current_epoch=0,
+                started_at=None,
+                heartbeat_at=None,
+                worker=None,
+            )
+        )

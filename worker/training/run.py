@@ -19,11 +19,12 @@ log = logging.getLogger(__name__)
 _TRACEBACK_LINE = re.compile(r"^\s|most recent call last|^Traceback")
 
 
-def run_experiment(experiment_id: int) -> None:
+def run_experiment(experiment_id: int) -> str:
+    """Run one job; return its outcome (a final status, 'handed_back' or 'not_ours')."""
     raw = progress.claim(experiment_id, socket.gethostname())
     if raw is None:
         log.info("experiment %s is not queued; nothing to do", experiment_id)
-        return
+        return "not_ours"
     settings = get_settings()
     try:
         writer = _fit(
@@ -34,14 +35,19 @@ def run_experiment(experiment_id: int) -> None:
         progress.finish(
             experiment_id, ExperimentStatus.FAILED, readable_error(exc, settings.max_error_chars)
         )
-        return
+        return ExperimentStatus.FAILED.value
+    if writer.stop_reason == "shutdown":
+        log.info("experiment %s handed back: the worker is shutting down", experiment_id)
+        progress.requeue(experiment_id)
+        return "handed_back"
+    status, error = ExperimentStatus.SUCCEEDED, None
     if writer.stop_reason == "diverged":
-        message = f"diverged: the loss became NaN or infinite at epoch {writer.diverged_epoch}"
-        progress.finish(experiment_id, ExperimentStatus.FAILED, message)
+        status = ExperimentStatus.FAILED
+        error = f"diverged: the loss became NaN or infinite at epoch {writer.diverged_epoch}"
     elif writer.stop_reason == "cancelled":
-        progress.finish(experiment_id, ExperimentStatus.CANCELLED)
-    else:
-        progress.finish(experiment_id, ExperimentStatus.SUCCEEDED)
+        status = ExperimentStatus.CANCELLED
+    progress.finish(experiment_id, status, error)
+    return status.value
 
 
 def _fit(experiment_id: int, spec: ExperimentSpec, check_seconds: float) -> EpochWriter:

@@ -1,4 +1,5 @@
-"""Enqueueing: only ids travel, and only after the row is committed."""
+"""Enqueueing: only ids travel, and only after the row is committed. Keras-free, so the API
+and the worker both use it."""
 
 import logging
 

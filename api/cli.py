@@ -1,0 +1,98 @@
+"""The `fitq` command: migrate, serve the API, run a worker, or run both for local use.
+Importing this module never imports Keras; the worker runs as its own process."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from alembic import command
+from alembic.config import Config
+from rich.console import Console
+
+from models.settings import get_settings
+
+app = typer.Typer(help="fitq: a training service for studying over- and underfitting.")
+console = Console(stderr=True)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the newest schema (alembic upgrade head)."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    console.print(f"database at head: [bold]{_redact(settings.database_url)}[/]")
+
+
+def worker_argv(concurrency: int | None = None) -> list[str]:
+    settings = get_settings()
+    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker"]
+    argv += ["-Q", settings.training_queue, "--loglevel", settings.log_level]
+    argv += ["--concurrency", str(concurrency or settings.worker_concurrency)]
+    if settings.uses_filesystem_broker:
+        # The filesystem transport has no fan-out exchange for these worker-to-worker chats.
+        argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    return argv
+
+
+@app.command()
+def worker(concurrency: Annotated[int | None, typer.Option(min=1)] = None) -> None:
+    """Run a Celery worker for training jobs (replaces this process)."""
+    argv = worker_argv(concurrency)
+    os.execv(argv[0], argv)
+
+
+@app.command()
+def run(
+    host: Annotated[str, typer.Option(envvar="HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
+) -> None:
+    """Migrate, then run the API and one worker until Ctrl-C, which stops both cleanly."""
+    migrate()
+    api = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(port)]
+    children = [subprocess.Popen(api), subprocess.Popen(worker_argv())]
+    console.print(f"fitq API on http://{host}:{port} (docs at /docs); worker started")
+    received: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
+    signal.signal(signal.SIGTERM, lambda signum, _frame: received.append(signum))
+    while all(child.poll() is None for child in children) and not received:
+        time.sleep(0.2)
+    console.print("stopping the API and the worker (a running job goes back to queued)")
+    # Ctrl-C already reached every process of the terminal's group; give them a moment to act
+    # on it before a SIGTERM, which also covers a `kill` aimed at this process alone.
+    _stop_all(children, first_wait=5.0 if signal.SIGINT in received else 0.0)
+    raise typer.Exit(0 if received else 1)
+
+
+def _stop_all(
+    children: list[subprocess.Popen[bytes]], first_wait: float, grace: float = 60.0
+) -> None:
+    _wait_all(children, first_wait)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    _wait_all(children, grace)
+    for child in children:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def _wait_all(children: list[subprocess.Popen[bytes]], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    for child in children:
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return
+
+
+def _redact(url: str) -> str:
+    head, sep, tail = url.rpartition("@")
+    return f"{head.split('//')[0]}//***@{tail}" if sep else url
