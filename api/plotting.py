@@ -15,14 +15,9 @@ def recorded_metrics(rows: Sequence[dict[str, Any]]) -> list[str]:
     return sorted(names)
 
 
-def history_png(
-    rows: Sequence[dict[str, Any]],
-    metric: str,
-    title: str,
-    width: int,
-    height: int,
-    dpi: int,
-) -> bytes:
+def history_figure(
+    rows: Sequence[dict[str, Any]], metric: str, title: str, width: int, height: int, dpi: int
+) -> Figure:
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -43,6 +38,11 @@ def history_png(
     axes.legend(loc="best")
     axes.grid(alpha=0.3)
     figure.tight_layout()
+    return figure
+
+
+def png_bytes(figure: Figure) -> bytes:
+    """PNG of exactly figsize x dpi pixels (no tight bbox, so the size asked for is kept)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
+    figure.savefig(buffer, format="png", dpi=figure.dpi)
     return buffer.getvalue()

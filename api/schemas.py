@@ -71,6 +71,8 @@ class ExperimentRead(BaseModel):
 
 
 class ExperimentPage(BaseModel):
+    """A page of experiments, newest first."""
+
     items: list[ExperimentRead]
     total: int
     limit: int
@@ -98,13 +100,29 @@ class ComponentHealth(BaseModel):
 
 
 class HealthRead(BaseModel):
-    status: str = Field(examples=["ok"])
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "database": {"ok": True, "error": None},
+                    "broker": {"ok": True, "error": None},
+                }
+            ]
+        }
+    )
+
+    status: str = Field(examples=["ok"], description="ok, or degraded when a dependency is down")
     database: ComponentHealth
     broker: ComponentHealth
 
 
 class ErrorRead(BaseModel):
-    detail: str = Field(examples=["experiment 42 not found"])
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"detail": "experiment 42 not found"}]}
+    )
+
+    detail: str = Field(description="What went wrong, in words")
 
 
 class FieldError(BaseModel):

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 
 from api import queries
 from api.deps import ExperimentDep, SessionDep
-from api.plotting import history_png, recorded_metrics
+from api.plotting import history_figure, png_bytes, recorded_metrics
 from api.routers.experiments import NOT_FOUND
 from api.schemas import ErrorRead
 
@@ -41,5 +41,5 @@ def plot_experiment(
             422, detail=f"metric '{metric}' was not recorded; recorded: {', '.join(known)}"
         )
     title = f"{experiment.name or f'experiment {experiment.id}'}: {metric.removeprefix('val_')}"
-    png = history_png(rows, metric, title, width, height, dpi)
+    png = png_bytes(history_figure(rows, metric, title, width, height, dpi))
     return Response(content=png, media_type="image/png")

@@ -1,0 +1,27 @@
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from models import db
+from models.settings import get_settings
+from tests.helpers import migrate
+
+
+def clear_caches() -> None:
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    db.get_sessionmaker.cache_clear()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A migrated SQLite file that models.db's sessions use for the length of one test."""
+    url = f"sqlite:///{tmp_path / 'fitq.db'}"
+    migrate(url)
+    monkeypatch.setenv("FITQ_DATABASE_URL", url)
+    clear_caches()
+    yield url
+    db.get_engine().dispose()
+    monkeypatch.undo()
+    clear_caches()
