@@ -1,0 +1,106 @@
+"""Real processes for end-to-end tests: the API (uvicorn) and Celery workers, each in its own
+process group so a test can stop them the way a terminal or an orchestrator would."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.helpers import ROOT, poll
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Proc:
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._file = log.open("ab")
+        self.popen = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=self._file, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def signal_group(self, signum: int) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signum)
+
+    def group_alive(self) -> bool:
+        self.popen.poll()  # reap the leader: a zombie would still count as alive
+        try:
+            os.killpg(self.popen.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def stop(self, timeout: float = 60) -> None:
+        """SIGTERM the group, then SIGKILL whatever is left after `timeout`."""
+        if self.group_alive():
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                poll(self.group_alive, lambda alive: not alive, timeout=timeout)
+            except AssertionError:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+        self._file.close()
+
+    def tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+
+def stack_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
+    env.update(overrides)
+    return env
+
+
+class Api:
+    """An HTTP client for a running API, with the polling the tests need."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        def probe() -> int:
+            try:
+                return self.http.get("/healthz").status_code
+            except httpx.TransportError:
+                return 0
+
+        poll(probe, lambda code: code == 200, timeout=timeout)
+
+    def submit(self, spec: dict[str, Any]) -> int:
+        response = self.http.post("/experiments", json=spec)
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+    def get(self, experiment_id: int) -> dict[str, Any]:
+        response = self.http.get(f"/experiments/{experiment_id}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def wait_status(self, experiment_id: int, statuses: set[str], timeout: float) -> dict[str, Any]:
+        return poll(lambda: self.get(experiment_id), lambda e: e["status"] in statuses, timeout)
+
+    def wait_epoch(self, experiment_id: int, epoch: int, timeout: float) -> dict[str, Any]:
+        return poll(
+            lambda: self.get(experiment_id),
+            lambda e: e["current_epoch"] >= epoch or e["status"] in ("failed", "succeeded"),
+            timeout,
+        )
+
+    def history(self, experiment_id: int) -> list[dict[str, Any]]:
+        response = self.http.get(f"/experiments/{experiment_id}/history")
+        assert response.status_code == 200, response.text
+        return list(response.json())

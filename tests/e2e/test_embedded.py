@@ -1,0 +1,75 @@
+"""`make run`'s mode end to end: `fitq run` with SQLite and the filesystem broker, no servers."""
+
+import io
+import signal
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.e2e.conftest import embedded_env
+from tests.e2e.stack import BIN, Api, Proc, free_port
+from tests.helpers import circles_spec, poll
+
+
+class Embedded:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.proc: Proc | None = None
+        self.api = Api(f"http://127.0.0.1:{self.port}")
+
+    def start(self) -> Api:
+        argv = [str(BIN / "fitq"), "run", "--port", str(self.port)]
+        self.proc = Proc(argv, embedded_env(self.data_dir), self.data_dir / "run.log")
+        self.api.wait_healthy()
+        return self.api
+
+    def status_in_sqlite(self, experiment_id: int) -> str:
+        with sqlite3.connect(self.data_dir / "fitq.db") as conn:
+            row = conn.execute("SELECT status FROM experiments WHERE id = ?", (experiment_id,))
+            return str(row.fetchone()[0])
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[Embedded]:
+    stack = Embedded(tmp_path)
+    yield stack
+    if stack.proc is not None:
+        stack.proc.stop()
+
+
+def test_submit_poll_history_plot_without_servers(embedded: Embedded) -> None:
+    api = embedded.start()
+    assert api.http.get("/healthz").json()["broker"]["ok"] is True
+    experiment_id = api.submit(circles_spec(epochs=15))
+    done = api.wait_status(experiment_id, {"succeeded", "failed"}, timeout=180)
+    assert done["status"] == "succeeded", done
+    assert [row["epoch"] for row in api.history(experiment_id)] == list(range(1, 16))
+    assert {"loss", "val_loss"} <= api.history(experiment_id)[0].keys()
+    png = api.http.get(
+        f"/experiments/{experiment_id}/plot.png", params={"width": 700, "height": 420}
+    )
+    assert Image.open(io.BytesIO(png.content)).size == (700, 420)
+    assert (embedded.data_dir / "fitq.db").exists()
+
+
+def test_ctrl_c_stops_both_and_the_job_runs_after_a_restart(embedded: Embedded) -> None:
+    api = embedded.start()
+    experiment_id = api.submit(circles_spec(epochs=300))
+    assert api.wait_epoch(experiment_id, 1, timeout=180)["status"] == "running"
+
+    assert embedded.proc is not None
+    embedded.proc.signal_group(signal.SIGINT)  # what Ctrl-C in a terminal does
+    poll(embedded.proc.group_alive, lambda alive: not alive, timeout=90)
+    assert embedded.proc.popen.returncode == 0, embedded.proc.tail()
+    # Nothing is left running or lost: the interrupted job is queued again.
+    assert embedded.status_in_sqlite(experiment_id) == "queued"
+
+    embedded.proc.stop()
+    embedded.start()
+    done = api.wait_status(experiment_id, {"succeeded", "failed"}, timeout=240)
+    assert done["status"] == "succeeded", done
+    assert [row["epoch"] for row in api.history(experiment_id)] == list(range(1, 301))

@@ -1,0 +1,192 @@
+"""The experiments API on the real PostgreSQL and Redis of this machine."""
+
+import io
+import json
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.conftest import TEST_QUEUE
+from tests.helpers import circles_spec
+from worker.training import progress
+
+
+def queued_ids(redis_client: redis.Redis) -> list[int]:
+    """Experiment ids of the train messages waiting in this run's Redis queue."""
+    ids = []
+    for raw in redis_client.lrange(TEST_QUEUE, 0, -1):
+        headers = json.loads(raw)["headers"]
+        assert headers["task"] == "fitq.train"
+        ids.extend(json.loads(headers["argsrepr"]))
+    return ids
+
+
+def submit(client: TestClient, **changes: object) -> dict:
+    response = client.post("/experiments", json=circles_spec(epochs=3, **changes))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_submit_stores_queued_and_enqueues_the_id(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    response = client.post("/experiments", json=circles_spec(epochs=200))
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "queued"
+    assert body["epochs_total"] == 200
+    assert body["current_epoch"] == 0
+    assert response.headers["location"].endswith(f"/experiments/{body['id']}")
+    assert queued_ids(redis_client) == [body["id"]]
+    assert client.get(response.headers["location"]).json()["spec"]["dataset"]["n_train"] == 30
+
+
+def test_bad_spec_is_422_naming_each_path_and_stores_nothing(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    spec = circles_spec()
+    spec["model"]["layers"][0]["units"] = 0
+    spec["model"]["layers"][1] = {"type": "Conv9D"}
+    spec["compile"]["loss"] = "nope"
+    spec["surprise"] = True
+    response = client.post("/experiments", json=spec)
+    assert response.status_code == 422
+    by_path = {e["path"]: e["msg"] for e in response.json()["detail"]}
+    assert "greater than or equal to 1" in by_path["model.layers[0].units"]
+    assert "Conv9D" in by_path["model.layers[1]"]
+    assert "binary_crossentropy" in by_path["compile.loss"]
+    assert "not permitted" in by_path["surprise"]
+    assert client.get("/experiments").json()["total"] == 0
+    assert queued_ids(redis_client) == []
+
+
+def test_malformed_json_is_422(client: TestClient) -> None:
+    response = client.post(
+        "/experiments", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_list_is_newest_first_paginated_and_filtered(client: TestClient) -> None:
+    ids = [submit(client, name=f"run {i}")["id"] for i in range(3)]
+    client.post(f"/experiments/{ids[0]}/cancel")
+    page = client.get("/experiments", params={"limit": 2}).json()
+    assert [e["id"] for e in page["items"]] == [ids[2], ids[1]]
+    assert page["total"] == 3
+    second = client.get("/experiments", params={"limit": 2, "offset": 2}).json()
+    assert [e["id"] for e in second["items"]] == [ids[0]]
+    cancelled = client.get("/experiments", params={"status": "cancelled"}).json()
+    assert [e["id"] for e in cancelled["items"]] == [ids[0]]
+    assert client.get("/experiments", params={"status": "bogus"}).status_code == 422
+
+
+def test_unknown_ids_are_404_with_a_json_body(client: TestClient) -> None:
+    for method, path in [
+        ("GET", "/experiments/999"),
+        ("GET", "/experiments/999/history"),
+        ("GET", "/experiments/999/plot.png"),
+        ("POST", "/experiments/999/cancel"),
+    ]:
+        response = client.request(method, path)
+        assert response.status_code == 404, path
+        assert response.json() == {"detail": "experiment 999 not found"}
+
+
+def test_history_and_status_while_running_and_retried_writes(client: TestClient) -> None:
+    experiment_id = submit(client)["id"]
+    assert progress.claim(experiment_id, "test-worker") is not None
+    progress.record_epoch(experiment_id, 1, {"loss": 0.7, "val_loss": 0.8})
+    progress.record_epoch(experiment_id, 2, {"loss": 0.6, "val_loss": 0.75})
+    progress.record_epoch(experiment_id, 2, {"loss": 0.5, "val_loss": 0.7})  # a retried write
+    body = client.get(f"/experiments/{experiment_id}").json()
+    assert body["status"] == "running"
+    assert body["started_at"] is not None
+    assert (body["current_epoch"], body["epochs_total"]) == (2, 3)
+    assert body["latest_metrics"] == {"loss": 0.5, "val_loss": 0.7}
+    history = client.get(f"/experiments/{experiment_id}/history").json()
+    assert history == [
+        {"epoch": 1, "loss": 0.7, "val_loss": 0.8},
+        {"epoch": 2, "loss": 0.5, "val_loss": 0.7},
+    ]
+    later = client.get(f"/experiments/{experiment_id}/history", params={"after_epoch": 1})
+    assert [row["epoch"] for row in later.json()] == [2]
+
+
+def test_claim_is_exclusive_and_final_status_sticks(client: TestClient) -> None:
+    experiment_id = submit(client)["id"]
+    assert progress.claim(experiment_id, "a") is not None
+    assert progress.claim(experiment_id, "b") is None
+    progress.finish(experiment_id, progress.ExperimentStatus.FAILED, "boom")
+    body = client.get(f"/experiments/{experiment_id}").json()
+    assert (body["status"], body["error"]) == ("failed", "boom")
+    assert body["finished_at"] is not None
+
+
+def test_plot_png_size_unknown_metric_and_no_epochs(client: TestClient) -> None:
+    experiment_id = submit(client)["id"]
+    early = client.get(f"/experiments/{experiment_id}/plot.png")
+    assert early.status_code == 409
+    progress.claim(experiment_id, "w")
+    for epoch in (1, 2, 3):
+        progress.record_epoch(experiment_id, epoch, {"loss": 1 / epoch, "val_loss": 1.1 / epoch})
+    response = client.get(
+        f"/experiments/{experiment_id}/plot.png",
+        params={"metric": "loss", "width": 640, "height": 400},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(response.content)).size == (640, 400)
+    unknown = client.get(f"/experiments/{experiment_id}/plot.png", params={"metric": "accuracy"})
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"] == "metric 'accuracy' was not recorded; recorded: loss"
+    too_big = client.get(f"/experiments/{experiment_id}/plot.png", params={"width": 99999})
+    assert too_big.status_code == 422
+    assert too_big.json()["detail"][0]["path"] == "query.width"
+
+
+def test_cancel_queued_at_once_running_by_flag(client: TestClient) -> None:
+    queued = submit(client)["id"]
+    response = client.post(f"/experiments/{queued}/cancel")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert progress.claim(queued, "w") is None  # a late delivery never runs it
+    assert client.post(f"/experiments/{queued}/cancel").status_code == 409
+
+    running = submit(client)["id"]
+    progress.claim(running, "w")
+    body = client.post(f"/experiments/{running}/cancel").json()
+    assert (body["status"], body["cancel_requested"]) == ("running", True)
+    assert progress.record_epoch(running, 1, {"loss": 0.1}) is True  # the worker sees the flag
+
+
+def test_healthz_reports_database_and_broker(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "database": {"ok": True, "error": None},
+        "broker": {"ok": True, "error": None},
+    }
+
+
+def test_healthz_is_503_when_the_broker_is_down(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.routers import health
+    from models.settings import Settings
+    from worker.celery_app import make_celery
+
+    nowhere = Settings(
+        mode="production", database_url="sqlite://", broker_url="redis://127.0.0.1:1/0"
+    )
+    monkeypatch.setattr(health, "celery_app", make_celery(nowhere))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["database"]["ok"] is True
+    assert body["broker"]["ok"] is False
+    assert body["broker"]["error"]
