@@ -26,8 +26,16 @@ def migrate() -> None:
     """Upgrade the database to the newest schema (alembic upgrade head)."""
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    command.upgrade(Config(str(_alembic_ini())), "head")
     console.print(f"database at head: [bold]{_redact(settings.database_url)}[/]")
+
+
+def _alembic_ini() -> Path:
+    """The checkout's alembic.ini; an installed (non-editable) copy finds it in the cwd."""
+    for folder in (ROOT, Path.cwd()):
+        if (folder / "alembic.ini").exists():
+            return folder / "alembic.ini"
+    raise typer.BadParameter("alembic.ini not found: run from the fitq checkout")
 
 
 def worker_argv(concurrency: int | None = None) -> list[str]:
