@@ -73,6 +73,10 @@ class ExperimentRead(BaseModel):
 class ExperimentPage(BaseModel):
     """A page of experiments, newest first."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [], "total": 0, "limit": 50, "offset": 0}]}
+    )
+
     items: list[ExperimentRead]
     total: int
     limit: int

@@ -29,6 +29,14 @@ def test_api_never_imports_tensorflow_or_keras() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def response_example(document: dict, content: dict) -> object:
+    """The example of a JSON response's schema (its own, or its items' for a list)."""
+    schema = content["application/json"]["schema"]
+    schema = schema.get("items", schema)
+    name = schema["$ref"].rsplit("/", 1)[-1]
+    return document["components"]["schemas"][name].get("examples")
+
+
 def test_every_operation_is_documented() -> None:
     document = TestClient(create_app()).get("/openapi.json").json()
     operation_ids = []
@@ -42,6 +50,12 @@ def test_every_operation_is_documented() -> None:
             assert ok is not None, where
             content = ok["content"]
             assert "application/json" in content or "image/png" in content, where
+            if "application/json" in content:
+                assert response_example(document, content), where
+            if "requestBody" in operation:
+                body = operation["requestBody"]["content"]["application/json"]["schema"]
+                name = body["$ref"].rsplit("/", 1)[-1]
+                assert document["components"]["schemas"][name].get("examples"), where
     assert len(operation_ids) == len(set(operation_ids))
     schemas = document["components"]["schemas"]
     for name in ("ExperimentCreate", "ExperimentRead", "EpochRow", "HealthRead", "ErrorRead"):
