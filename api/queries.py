@@ -53,6 +53,7 @@ def to_read(experiment: Experiment, metrics: dict[str, Any] | None) -> Experimen
         current_epoch=experiment.current_epoch,
         epochs_total=experiment.epochs_total,
         latest_metrics=metrics,
+        test_metrics=experiment.test_metrics,
         error=experiment.error,
         cancel_requested=experiment.cancel_requested,
         created_at=experiment.created_at,

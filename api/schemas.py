@@ -46,6 +46,9 @@ class ExperimentRead(BaseModel):
     latest_metrics: dict[str, float | None] | None = Field(
         description="Metrics of the last finished epoch"
     )
+    test_metrics: dict[str, float | None] | None = Field(
+        default=None, description="Held-out test evaluation after fit (dataset test_split)"
+    )
     error: str | None = Field(description="Why it failed, when it failed")
     cancel_requested: bool
     created_at: datetime

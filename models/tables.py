@@ -92,6 +92,8 @@ class Experiment(Base):
     epochs_total: Mapped[int]
     current_epoch: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # Metrics of the held-out test evaluation after fit, when the spec asks for one.
+    test_metrics: Mapped[dict[str, Any] | None]
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     worker: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,63 +1,99 @@
-"""The dataset registry: each spec dataset name maps to a loader that returns arrays."""
+"""The dataset registry: each spec dataset name maps to a loader returning raw splits; the
+shared code here truncates, standardizes and decides what the test split is used for."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
-from sklearn.datasets import load_digits, make_circles
 
-from models.spec_datasets import CirclesDataset, DatasetSpec, DigitsDataset
+from models.spec_datasets import DatasetSpec
+
+Pair = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class RawSplits:
+    """What a loader returns: training arrays and, if the dataset has one, a test split."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class LoadedData:
     x_train: np.ndarray
     y_train: np.ndarray
-    validation: tuple[np.ndarray, np.ndarray] | None = None
+    validation: Pair | None = None
+    test: Pair | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(int(d) for d in self.x_train.shape[1:])
 
+    @property
+    def nbytes(self) -> int:
+        arrays = [self.x_train, self.y_train, *(self.validation or ()), *(self.test or ())]
+        return sum(int(a.nbytes) for a in arrays)
 
-Loader = Callable[[Any], LoadedData]
-_REGISTRY: dict[str, Loader] = {}
+
+_REGISTRY: dict[str, Callable[[Any], RawSplits]] = {}
 S = TypeVar("S")
 
 
-def register(name: str) -> Callable[[Callable[[S], LoadedData]], Callable[[S], LoadedData]]:
-    def add(loader: Callable[[S], LoadedData]) -> Callable[[S], LoadedData]:
-        _REGISTRY[name] = loader
+def register(*names: str) -> Callable[[Callable[[S], RawSplits]], Callable[[S], RawSplits]]:
+    def add(loader: Callable[[S], RawSplits]) -> Callable[[S], RawSplits]:
+        for name in names:
+            _REGISTRY[name] = loader
         return loader
 
     return add
 
 
+def registered() -> set[str]:
+    return set(_REGISTRY)
+
+
 def load_dataset(spec: DatasetSpec) -> LoadedData:
+    # Importing the loader modules fills the registry (they register themselves).
+    from worker.training import datasets_keras, datasets_sklearn, datasets_upload  # noqa: F401
+
     try:
         loader = _REGISTRY[spec.name]
     except KeyError:
         raise ValueError(f"dataset '{spec.name}' has no loader in this worker") from None
-    return loader(spec)
+    return arrange(spec, loader(spec))
 
 
-@register("circles")
-def _circles(spec: CirclesDataset) -> LoadedData:
-    x, y = make_circles(
-        n_samples=spec.n_samples, noise=spec.noise, factor=spec.factor,
-        random_state=spec.random_state,
-    )  # fmt: skip
-    x, y = x.astype("float32"), y.astype("float32")
-    if spec.n_train is None:
-        return LoadedData(x, y)
-    n = spec.n_train
-    return LoadedData(x[:n], y[:n], (x[n:], y[n:]))
+def arrange(spec: DatasetSpec, raw: RawSplits) -> LoadedData:
+    x_train, y_train, x_test, y_test = raw.x_train, raw.y_train, raw.x_test, raw.y_test
+    if (limit := getattr(spec, "max_train_samples", None)) is not None:
+        x_train, y_train = x_train[:limit], y_train[:limit]
+    limit = getattr(spec, "max_test_samples", None)
+    if x_test is not None and y_test is not None and limit is not None:
+        x_test, y_test = x_test[:limit], y_test[:limit]
+    if getattr(spec, "standardize", False):
+        x_train, x_test = standardize(x_train, x_test)
+    held = (x_test, y_test) if x_test is not None and y_test is not None else None
+    # Generated datasets have no test_split field: their held-out part always validates.
+    use = getattr(spec, "test_split", "validation")
+    return LoadedData(
+        x_train,
+        y_train,
+        validation=held if use == "validation" else None,
+        test=held if use == "evaluation" else None,
+    )
 
 
-@register("digits")
-def _digits(spec: DigitsDataset) -> LoadedData:
-    bunch = load_digits()
-    # Pixel values are 0..16; scale to [0, 1] as the notebooks scale MNIST's 0..255.
-    x = (bunch.data / 16.0).astype("float32")
-    return LoadedData(x, bunch.target.astype("int32"))
+def standardize(x_train: np.ndarray, x_test: np.ndarray | None) -> tuple[np.ndarray, Any]:
+    """Zero mean, unit variance per feature, with statistics of the training part only."""
+    mean = x_train.mean(axis=0, dtype=np.float64)
+    std = x_train.std(axis=0, dtype=np.float64)
+    std[std == 0] = 1.0
+
+    def scale(x: np.ndarray) -> np.ndarray:
+        return ((x - mean) / std).astype("float32")
+
+    return scale(x_train), None if x_test is None else scale(x_test)

@@ -120,3 +120,10 @@ def requeue(experiment_id: int) -> None:
                 worker=None,
             )
         )
+
+
+def store_test_metrics(experiment_id: int, metrics: dict) -> None:
+    with session_scope() as session:
+        session.execute(
+            update(Experiment).where(Experiment.id == experiment_id).values(test_metrics=metrics)
+        )

@@ -3,8 +3,10 @@
 import logging
 import re
 import socket
+from dataclasses import replace
 
 import keras
+import numpy as np
 
 from models.settings import get_settings
 from models.spec import ExperimentSpec
@@ -12,7 +14,8 @@ from models.tables import ExperimentStatus
 from worker.training import progress
 from worker.training.build import build_model
 from worker.training.callbacks import EpochWriter
-from worker.training.data import load_dataset
+from worker.training.data import LoadedData, load_dataset
+from worker.training.targets import shape_targets
 
 log = logging.getLogger(__name__)
 # Lines of TensorFlow's embedded graph tracebacks ("File ...", indented code, node names).
@@ -55,6 +58,7 @@ def _fit(experiment_id: int, spec: ExperimentSpec, check_seconds: float) -> Epoc
         keras.utils.set_random_seed(spec.fit.seed)
     data = load_dataset(spec.dataset)
     model = build_model(spec, data.input_shape)
+    data = _shape_for(model, spec, data)
     writer = EpochWriter(experiment_id, check_seconds)
     model.fit(
         data.x_train,
@@ -67,7 +71,26 @@ def _fit(experiment_id: int, spec: ExperimentSpec, check_seconds: float) -> Epoc
         callbacks=[writer],
         verbose=0,
     )
+    if data.test is not None and writer.stop_reason is None:
+        x_test, y_test = data.test
+        scores = model.evaluate(
+            x_test, y_test, batch_size=spec.fit.batch_size, verbose=0, return_dict=True
+        )
+        progress.store_test_metrics(experiment_id, progress.clean_metrics(scores))
     return writer
+
+
+def _shape_for(model: keras.Model, spec: ExperimentSpec, data: LoadedData) -> LoadedData:
+    """Every label array shaped to the model's output (see targets.py)."""
+    output_shape = tuple(model.output_shape)
+
+    def pair(split: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray] | None:
+        if split is None:
+            return None
+        return split[0], shape_targets(split[1], output_shape, spec.compile.loss)
+
+    y_train = shape_targets(data.y_train, output_shape, spec.compile.loss)
+    return replace(data, y_train=y_train, validation=pair(data.validation), test=pair(data.test))
 
 
 def readable_error(exc: BaseException, limit: int) -> str:

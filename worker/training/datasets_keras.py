@@ -1,0 +1,1 @@
+"""keras.datasets loaders (being written)."""
