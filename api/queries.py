@@ -8,7 +8,13 @@ from sqlalchemy.orm import Session
 
 from api.schemas import ExperimentRead
 from models.spec import ExperimentSpec
+from models.spec_datasets import DatasetSpec
 from models.tables import EpochMetric, Experiment, ExperimentStatus, utcnow
+
+
+def dataset_input_shape(session: Session, dataset: DatasetSpec) -> tuple[int, ...] | None:
+    """The model's input shape for this dataset; None when it cannot be known here yet."""
+    return dataset.input_shape
 
 
 def create_experiment(session: Session, spec: ExperimentSpec) -> Experiment:
