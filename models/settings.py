@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=1, ge=1, le=64)
     # Longest a job may run; the broker's visibility timeout is set past it.
     job_time_limit_seconds: int = Field(default=24 * 3600, ge=60)
+    # Preprocessed datasets a worker process keeps in memory for the next job (0 turns it off).
+    dataset_cache_bytes: int = Field(default=2 * 1024**3, ge=0)
     max_error_chars: int = Field(default=2000, ge=200)
     log_level: str = "INFO"
 

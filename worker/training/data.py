@@ -3,11 +3,15 @@ shared code here truncates, standardizes and decides what the test split is used
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from models.settings import get_settings
 from models.spec_datasets import DatasetSpec
+
+if TYPE_CHECKING:
+    from worker.training.cache import DatasetCache
 
 Pair = tuple[np.ndarray, np.ndarray]
 
@@ -40,6 +44,7 @@ class LoadedData:
 
 
 _REGISTRY: dict[str, Callable[[Any], RawSplits]] = {}
+_cache: "DatasetCache | None" = None
 S = TypeVar("S")
 
 
@@ -57,6 +62,16 @@ def registered() -> set[str]:
 
 
 def load_dataset(spec: DatasetSpec) -> LoadedData:
+    """The preprocessed dataset, from this process's cache when a recent job used it."""
+    from worker.training.cache import DatasetCache
+
+    global _cache
+    if _cache is None:
+        _cache = DatasetCache(get_settings().dataset_cache_bytes)
+    return _cache.get_or_load(spec.model_dump_json(), lambda: load_uncached(spec))
+
+
+def load_uncached(spec: DatasetSpec) -> LoadedData:
     # Importing the loader modules fills the registry (they register themselves).
     from worker.training import datasets_keras, datasets_sklearn, datasets_upload  # noqa: F401
 
