@@ -38,11 +38,17 @@ def _alembic_ini() -> Path:
     raise typer.BadParameter("alembic.ini not found: run from the fitq checkout")
 
 
-def worker_argv(concurrency: int | None = None) -> list[str]:
+def worker_argv(concurrency: int | None = None, validate: bool = False) -> list[str]:
     settings = get_settings()
     argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker"]
-    argv += ["-Q", settings.training_queue, "--loglevel", settings.log_level]
-    argv += ["--concurrency", str(concurrency or settings.worker_concurrency)]
+    argv += ["--loglevel", settings.log_level]
+    if validate:
+        # Dry runs are short model builds: threads answer several at once in one process.
+        argv += ["-Q", settings.validate_queue, "--pool", "threads"]
+        argv += ["--concurrency", str(concurrency or 2), "--hostname", "validate@%h"]
+    else:
+        argv += ["-Q", settings.training_queue, "--hostname", "train@%h"]
+        argv += ["--concurrency", str(concurrency or settings.worker_concurrency)]
     if settings.uses_filesystem_broker:
         # The filesystem transport has no fan-out exchange for these worker-to-worker chats.
         argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
@@ -50,9 +56,15 @@ def worker_argv(concurrency: int | None = None) -> list[str]:
 
 
 @app.command()
-def worker(concurrency: Annotated[int | None, typer.Option(min=1)] = None) -> None:
-    """Run a Celery worker for training jobs (replaces this process)."""
-    argv = worker_argv(concurrency)
+def worker(
+    concurrency: Annotated[int | None, typer.Option(min=1)] = None,
+    validate: Annotated[
+        bool, typer.Option("--validate", help="Serve dry runs instead of training jobs")
+    ] = False,
+) -> None:
+    """Run a Celery worker for training jobs, or with --validate for dry runs (replaces this
+    process)."""
+    argv = worker_argv(concurrency, validate)
     os.execv(argv[0], argv)
 
 
@@ -61,17 +73,19 @@ def run(
     host: Annotated[str, typer.Option(envvar="HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
 ) -> None:
-    """Migrate, then run the API and one worker until Ctrl-C, which stops both cleanly."""
+    """Migrate, then run the API, a training worker and a dry-run worker until Ctrl-C, which
+    stops them all cleanly."""
     migrate()
     api = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(port)]
-    children = [subprocess.Popen(api), subprocess.Popen(worker_argv())]
-    console.print(f"fitq API on http://{host}:{port} (docs at /docs); worker started")
+    workers = [worker_argv(), worker_argv(validate=True)]
+    children = [subprocess.Popen(api), *(subprocess.Popen(argv) for argv in workers)]
+    console.print(f"fitq API on http://{host}:{port} (docs at /docs); workers started")
     received: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
     signal.signal(signal.SIGTERM, lambda signum, _frame: received.append(signum))
     while all(child.poll() is None for child in children) and not received:
         time.sleep(0.2)
-    console.print("stopping the API and the worker (a running job goes back to queued)")
+    console.print("stopping the API and the workers (a running job goes back to queued)")
     # Ctrl-C already reached every process of the terminal's group; give them a moment to act
     # on it before a SIGTERM, which also covers a `kill` aimed at this process alone.
     _stop_all(children, first_wait=5.0 if signal.SIGINT in received else 0.0)

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api import errors
-from api.routers import experiments, health, plots
+from api.routers import experiments, health, plots, validate
 from api.schemas import ValidationErrorRead
 from models.settings import get_settings
 
@@ -38,6 +38,7 @@ def create_app() -> FastAPI:
         responses={422: {"model": ValidationErrorRead, "description": "Invalid input"}},
     )
     errors.install(app)
+    app.include_router(validate.router)
     app.include_router(experiments.router)
     app.include_router(plots.router)
     app.include_router(health.router)

@@ -141,3 +141,43 @@ class FieldError(BaseModel):
 
 class ValidationErrorRead(BaseModel):
     detail: list[FieldError]
+
+
+class LayerSummary(BaseModel):
+    name: str
+    type: str
+    output_shape: list[int | None]
+    params: int
+
+
+class ModelSummaryRead(BaseModel):
+    """What model.summary() shows, plus a training-memory estimate."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "input_shape": [None, 2],
+                    "layers": [
+                        {"name": n, "type": t, "output_shape": [None, u], "params": p}
+                        for n, t, u, p in (
+                            ("dense", "Dense", 500, 1500),
+                            ("dropout", "Dropout", 500, 0),
+                            ("dense_1", "Dense", 1, 501),
+                        )
+                    ],
+                    "total_params": 2001, "trainable_params": 2001, "non_trainable_params": 0,
+                    "estimated_memory_bytes": 160000,
+                }
+            ]
+        }
+    )  # fmt: skip
+
+    input_shape: list[int | None]
+    layers: list[LayerSummary]
+    total_params: int
+    trainable_params: int
+    non_trainable_params: int
+    estimated_memory_bytes: int = Field(
+        description="Weights, gradients, optimizer slots and one batch of activations"
+    )

@@ -21,7 +21,14 @@ class Settings(BaseSettings):
     data_dir: Path = EMBEDDED_DIR
     database_url: str = ""
     broker_url: str = ""
+    # Celery result store, used only by dry runs (training results live in SQL). Embedded
+    # default: a folder under data_dir; production default: the broker when it is Redis.
+    result_backend: str = ""
     training_queue: str = "training"
+    # Dry runs build the model where Keras lives: a dedicated queue so they never wait
+    # behind long fits, answered within validate_timeout_seconds or refused with 503.
+    validate_queue: str = "validate"
+    validate_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # How often a long epoch checks the cancel flag from inside the epoch (seconds).
     cancel_check_seconds: float = Field(default=2.0, gt=0, le=60)
     # Jobs a worker process runs at once; one per process keeps a GPU to one fit.
@@ -40,11 +47,15 @@ class Settings(BaseSettings):
             if missing:
                 names = ", ".join(f"FITQ_{n.upper()}" for n in missing)
                 raise ValueError(f"production mode needs {names}; no defaults outside embedded")
+            if not self.result_backend and self.broker_url.startswith(("redis://", "rediss://")):
+                self.result_backend = self.broker_url
             return self
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'fitq.db'}"
         if not self.broker_url:
             self.broker_url = "filesystem://"
+        if not self.result_backend:
+            self.result_backend = f"file://{(self.data_dir / 'results').resolve()}"
         return self
 
     @property

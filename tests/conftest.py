@@ -18,6 +18,7 @@ REDIS_URL = os.environ.get("FITQ_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_DB = f"fitq_test_{RUN_ID}"
 TEST_DB_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{TEST_DB}"
 TEST_QUEUE = f"fitq_test_{RUN_ID}"
+VALIDATE_QUEUE = f"fitq_test_validate_{RUN_ID}"
 DATA_DIR = Path(tempfile.mkdtemp(prefix=f"fitq-test-{RUN_ID}-"))
 
 os.environ.update(
@@ -25,6 +26,7 @@ os.environ.update(
     FITQ_DATABASE_URL=TEST_DB_URL,
     FITQ_BROKER_URL=REDIS_URL,
     FITQ_TRAINING_QUEUE=TEST_QUEUE,
+    FITQ_VALIDATE_QUEUE=VALIDATE_QUEUE,
     FITQ_DATA_DIR=str(DATA_DIR),
     FITQ_CANCEL_CHECK_SECONDS="0.5",
     TF_CPP_MIN_LOG_LEVEL="2",
@@ -79,5 +81,5 @@ def redis_broker() -> Iterator[str]:
 
     client = redis.Redis.from_url(REDIS_URL)
     yield REDIS_URL
-    client.delete(TEST_QUEUE)
+    client.delete(TEST_QUEUE, VALIDATE_QUEUE)
     client.close()

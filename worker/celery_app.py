@@ -1,6 +1,7 @@
 """The Celery app, configured from Settings. Importing this module never imports Keras:
 the API imports it to enqueue by task name."""
 
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
@@ -8,6 +9,7 @@ from celery import Celery
 from models.settings import Settings, get_settings
 
 TRAIN_TASK = "fitq.train"
+VALIDATE_TASK = "fitq.validate"
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
@@ -30,15 +32,22 @@ def broker_options(settings: Settings) -> dict[str, Any]:
 
 
 def make_celery(settings: Settings) -> Celery:
+    if settings.result_backend.startswith("file://"):
+        Path(settings.result_backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     app = Celery("fitq", broker=settings.broker_url, include=["worker.tasks"])
     app.conf.update(
+        result_backend=settings.result_backend or None,
+        result_expires=3600,
         broker_transport_options=broker_options(settings),
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.training_queue,
-        task_routes={TRAIN_TASK: {"queue": settings.training_queue}},
+        task_routes={
+            TRAIN_TASK: {"queue": settings.training_queue},
+            VALIDATE_TASK: {"queue": settings.validate_queue},
+        },
         task_serializer="json",
         accept_content=["json"],
-        # SQL holds every outcome; a result backend would be a second, unread copy.
+        # SQL holds every training outcome; only dry runs return a result (see tasks.py).
         task_ignore_result=True,
         # Acknowledge after the fit, so a worker that dies mid-job does not lose it...
         task_acks_late=True,

@@ -8,7 +8,7 @@ from celery.exceptions import Reject
 from celery.signals import worker_process_init
 
 from worker import shutdown
-from worker.celery_app import TRAIN_TASK, celery_app
+from worker.celery_app import TRAIN_TASK, VALIDATE_TASK, celery_app
 
 # TensorFlow's C++ start-up chatter (oneDNN, CPU features) is noise in a worker's log.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -32,3 +32,12 @@ def train(experiment_id: int) -> None:
         # The worker is going down: give the message back to the broker (acks_late makes
         # this a requeue, not a loss) so the next worker runs the job.
         raise Reject("worker shutting down", requeue=True)
+
+
+@celery_app.task(name=VALIDATE_TASK, ignore_result=False, acks_late=False)
+def validate(spec: dict[str, Any], input_shape: list[int]) -> dict[str, Any]:
+    """A dry run: build the model and describe it. It takes the spec itself, not an id,
+    because nothing is stored; it is quick, so it is acknowledged on receipt."""
+    from worker.training.summary import summarize
+
+    return summarize(spec, tuple(input_shape))

@@ -18,6 +18,7 @@ def pg_stack(
     port = free_port()
     env = stack_env()
     worker = Proc([str(BIN / "fitq"), "worker", "--concurrency", "1"], env, logs / "worker.log")
+    validator = Proc([str(BIN / "fitq"), "worker", "--validate"], env, logs / "validator.log")
     api = Proc(
         [str(BIN / "python"), "-m", "uvicorn", "api.main:app", "--port", str(port)],
         env,
@@ -30,12 +31,16 @@ def pg_stack(
     finally:
         api.stop()
         worker.stop()
+        validator.stop()
         print("worker log tail:\n" + worker.tail())
 
 
 def embedded_env(data_dir: Path) -> dict[str, str]:
     """`make run`'s configuration: SQLite and the filesystem broker under one folder."""
     env = stack_env(FITQ_MODE="embedded", FITQ_DATA_DIR=str(data_dir))
-    for name in ("FITQ_DATABASE_URL", "FITQ_BROKER_URL", "FITQ_TRAINING_QUEUE"):
+    for name in (
+        "FITQ_DATABASE_URL", "FITQ_BROKER_URL", "FITQ_RESULT_BACKEND",
+        "FITQ_TRAINING_QUEUE", "FITQ_VALIDATE_QUEUE",
+    ):  # fmt: skip
         env.pop(name, None)
     return env

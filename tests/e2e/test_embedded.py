@@ -54,6 +54,9 @@ def test_submit_poll_history_plot_without_servers(embedded: Embedded) -> None:
     )
     assert Image.open(io.BytesIO(png.content)).size == (700, 420)
     assert (embedded.data_dir / "fitq.db").exists()
+    dry_run = api.http.post("/experiments/validate", json=circles_spec(epochs=15))
+    assert dry_run.status_code == 200, dry_run.text
+    assert dry_run.json()["total_params"] == 2001
 
 
 def test_ctrl_c_stops_both_and_the_job_runs_after_a_restart(embedded: Embedded) -> None:

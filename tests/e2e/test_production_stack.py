@@ -44,12 +44,27 @@ def test_cancel_a_running_job(pg_stack: Api) -> None:
 
 def test_a_failing_job_ends_failed_with_a_readable_message(pg_stack: Api) -> None:
     spec = circles_spec(epochs=5)
-    spec["model"]["layers"][-1] = {"type": "Dense", "units": 3, "activation": "softmax"}
-    spec["compile"]["loss"] = "categorical_crossentropy"  # labels are 0/1, not one-hot
+    # One sigmoid unit cannot score two classes with sparse_categorical_crossentropy.
+    spec["compile"]["loss"] = "sparse_categorical_crossentropy"
     experiment_id = pg_stack.submit(spec)
     done = pg_stack.wait_status(experiment_id, {"failed", "succeeded"}, timeout=120)
     assert done["status"] == "failed"
-    assert "must have the same rank" in done["error"]
+    assert done["error"] == (
+        "ValueError: sparse_categorical_crossentropy needs one output unit per class: "
+        "the labels run from 0 to 1 but the output layer has 1 unit"
+    )
     assert "Traceback" not in done["error"]
     assert 'File "' not in done["error"]
     assert pg_stack.history(experiment_id) == []
+
+
+def test_dry_run_describes_the_model_and_stores_nothing(pg_stack: Api) -> None:
+    before = pg_stack.http.get("/experiments").json()["total"]
+    response = pg_stack.http.post("/experiments/validate", json=circles_spec(epochs=4000))
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert summary["total_params"] == (2 * 500 + 500) + (500 + 1)
+    assert [layer["type"] for layer in summary["layers"]] == ["Dense", "Dropout", "Dense"]
+    assert summary["layers"][0]["output_shape"] == [None, 500]
+    assert summary["estimated_memory_bytes"] > summary["total_params"] * 4
+    assert pg_stack.http.get("/experiments").json()["total"] == before

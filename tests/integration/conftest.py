@@ -7,15 +7,15 @@ from sqlalchemy import text
 
 from api.main import create_app
 from models.db import get_engine
-from tests.conftest import REDIS_URL, TEST_QUEUE
+from tests.conftest import REDIS_URL, TEST_QUEUE, VALIDATE_QUEUE
 
 
 @pytest.fixture
 def redis_client(redis_broker: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(REDIS_URL)
-    client.delete(TEST_QUEUE)
+    client.delete(TEST_QUEUE, VALIDATE_QUEUE)
     yield client
-    client.delete(TEST_QUEUE)
+    client.delete(TEST_QUEUE, VALIDATE_QUEUE)
     client.close()
 
 

@@ -190,3 +190,23 @@ def test_healthz_is_503_when_the_broker_is_down(
     assert body["database"]["ok"] is True
     assert body["broker"]["ok"] is False
     assert body["broker"]["error"]
+
+
+def test_dry_run_without_a_validation_worker_is_503(client: TestClient) -> None:
+    from models.settings import Settings, get_settings
+
+    quick = Settings(validate_timeout_seconds=1)
+    client.app.dependency_overrides[get_settings] = lambda: quick  # type: ignore[attr-defined]
+    try:
+        response = client.post("/experiments/validate", json=circles_spec())
+    finally:
+        client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
+    assert response.status_code == 503
+    assert "no validation worker answered within 1 s" in response.json()["detail"]
+    assert client.get("/experiments").json()["total"] == 0
+
+
+def test_dry_run_of_a_bad_spec_is_422_before_any_worker(client: TestClient) -> None:
+    response = client.post("/experiments/validate", json=circles_spec(epochs=0))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["path"] == "fit.epochs"

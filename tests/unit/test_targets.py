@@ -42,3 +42,7 @@ def test_integer_labels_become_one_hot_for_categorical_crossentropy() -> None:
     assert shape_targets(y, (None, 3), "sparse_categorical_crossentropy") is y
     with pytest.raises(ValueError, match="output layer has 2 units"):
         shape_targets(y, (None, 2), "categorical_crossentropy")
+    with pytest.raises(
+        ValueError, match=r"labels run from 0 to 2 but the output layer has 1 unit$"
+    ):
+        shape_targets(y, (None, 1), "sparse_categorical_crossentropy")

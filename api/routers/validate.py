@@ -1,0 +1,49 @@
+"""POST /experiments/validate: a dry run that builds the model without queueing a fit.
+
+The API process never imports TensorFlow (it would cost seconds and hundreds of MB per API
+process, and claim GPUs), so the model is built by a worker on the dedicated validate queue
+and the answer awaited with a timeout; a queue of its own keeps dry runs from waiting
+behind hours-long fits."""
+
+from typing import Any
+
+from celery.exceptions import TimeoutError as CeleryTimeout
+from fastapi import APIRouter, HTTPException
+from starlette.concurrency import run_in_threadpool
+
+from api import queries
+from api.deps import SessionDep, SettingsDep
+from api.schemas import ErrorRead, ExperimentCreate, ModelSummaryRead
+from worker.celery_app import VALIDATE_TASK, celery_app
+
+router = APIRouter(prefix="/experiments", tags=["experiments"])
+
+
+@router.post(
+    "/validate",
+    response_model=ModelSummaryRead,
+    responses={503: {"model": ErrorRead, "description": "No validation worker answered"}},
+    summary="Dry run: the layer table, parameters and memory estimate, without queueing",
+)
+async def validate_experiment(
+    body: ExperimentCreate, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    input_shape = queries.dataset_input_shape(session, body.dataset)
+    if input_shape is None:
+        raise HTTPException(422, detail="the dataset's input shape is not known")
+    spec = body.model_dump(mode="json")
+    result = celery_app.send_task(VALIDATE_TASK, args=[spec, list(input_shape)])
+    try:
+        summary: dict[str, Any] = await run_in_threadpool(
+            result.get, timeout=settings.validate_timeout_seconds, propagate=True
+        )
+    except CeleryTimeout:
+        result.forget()
+        raise HTTPException(
+            503,
+            detail=f"no validation worker answered within {settings.validate_timeout_seconds:g} s "
+            f"(is a worker consuming the '{settings.validate_queue}' queue?)",
+        ) from None
+    except Exception as exc:  # the model could not be built: the spec's fault
+        raise HTTPException(422, detail=f"{type(exc).__name__}: {exc}") from None
+    return summary
