@@ -1,0 +1,26 @@
+"""Every experiment of the reference notebooks is a spec file in examples/, and each validates."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from models.spec import ExperimentSpec
+from tests.helpers import ROOT
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+NOTEBOOK_EXPERIMENTS = {
+    "imdb_baseline", "imdb_smaller", "imdb_bigger", "imdb_l2", "imdb_dropout",
+    "mnist_small", "mnist_large", "circles_overfit", "circles_dropout", "diabetes_l2_dropout",
+}  # fmt: skip
+
+
+def test_every_notebook_experiment_has_a_file() -> None:
+    assert NOTEBOOK_EXPERIMENTS <= {path.stem for path in EXAMPLES}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_validates(path: Path) -> None:
+    spec = ExperimentSpec.model_validate(json.loads(path.read_text()))
+    assert spec.name
+    assert spec.fit.epochs >= 1
