@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_DIR = Path("var")
@@ -39,6 +39,18 @@ class Settings(BaseSettings):
     dataset_cache_bytes: int = Field(default=2 * 1024**3, ge=0)
     max_error_chars: int = Field(default=2000, ge=200)
     log_level: str = "INFO"
+    # Keras's dataset cache folder (mnist.npz, imdb.npz, ...). Unset: $KERAS_HOME/datasets or
+    # ~/.keras/datasets, where keras.utils.get_file puts them, so existing caches are reused.
+    keras_datasets_dir: Path | None = None
+    # Whether a keras dataset missing from that folder may be downloaded into it; off for
+    # workers without internet, so a missing file fails at once instead of waiting on a socket.
+    dataset_downloads: bool = True
+
+    @field_validator("keras_datasets_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # .env.example lists FITQ_KERAS_DATASETS_DIR= empty; that must not mean Path(".").
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> "Settings":
