@@ -29,6 +29,9 @@ os.environ.update(
     FITQ_VALIDATE_QUEUE=VALIDATE_QUEUE,
     FITQ_DATA_DIR=str(DATA_DIR),
     FITQ_CANCEL_CHECK_SECONDS="0.5",
+    # No network here: keras datasets come from stand-in files written by the tests.
+    FITQ_KERAS_DATASETS_DIR=str(DATA_DIR / "keras-datasets"),
+    FITQ_DATASET_DOWNLOADS="false",
     TF_CPP_MIN_LOG_LEVEL="2",
 )
 
