@@ -6,6 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from models.shapes import ShapeError
+
 _ROOTS = ("body", "query", "path", "header")
 
 
@@ -49,5 +51,18 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse(status_code=422, content={"detail": detail})
 
 
+async def _shape_error(request: Request, exc: ShapeError) -> JSONResponse:
+    """A spec whose layers cannot take the dataset's shape: the same body as a field error,
+    pointing at the layer, so a client handles both alike."""
+    detail = {
+        "path": exc.path,
+        "msg": exc.message,
+        "type": "shape_error",
+        "loc": ["body", "model", "layers", exc.index],
+    }
+    return JSONResponse(status_code=422, content={"detail": [detail]})
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ShapeError, _shape_error)  # type: ignore[arg-type]

@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from models.spec_datasets import DatasetSpec
-from models.spec_layers import Layer, StrictModel
+from models.spec_datasets import DatasetSpec, ImdbDataset, ReutersDataset
+from models.spec_layers import Embedding, Layer, StrictModel
 
 OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd", "adagrad", "adadelta", "adamax", "nadam"]
 LossName = Literal[
@@ -74,6 +74,26 @@ class ExperimentSpec(StrictModel):
             if not 1 <= len(tag) <= 64:
                 raise ValueError("each tag must be 1 to 64 characters")
         return value
+
+    @field_validator("model")
+    @classmethod
+    def _vocabulary_fits(cls, model: ModelSpec, info: ValidationInfo) -> ModelSpec:
+        # Word indices run up to num_words - 1. A smaller Embedding fails mid-fit on a CPU
+        # and, worse, silently looks up zero vectors on a GPU.
+        dataset = info.data.get("dataset")
+        first = model.layers[0]
+        if (
+            isinstance(dataset, ImdbDataset | ReutersDataset)
+            and dataset.encoding == "sequence"
+            and isinstance(first, Embedding)
+            and first.input_dim < dataset.num_words
+        ):
+            raise ValueError(
+                f"layers[0].input_dim ({first.input_dim}) must be at least the dataset's "
+                f"num_words ({dataset.num_words}): its word indices run up to "
+                f"{dataset.num_words - 1}"
+            )
+        return model
 
     @field_validator("fit")
     @classmethod

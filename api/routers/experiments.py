@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from api import queries
 from api.deps import ExperimentDep, SessionDep
 from api.schemas import EpochRow, ErrorRead, ExperimentCreate, ExperimentPage, ExperimentRead
+from models import shapes
 from models.tables import FINAL_STATUSES, ExperimentStatus
 from worker.enqueue import enqueue_training
 
@@ -23,7 +24,14 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}
 def create_experiment(
     body: ExperimentCreate, session: SessionDep, request: Request, response: Response
 ) -> ExperimentRead:
-    """Validates the spec, stores it as `queued` and enqueues it after the commit."""
+    """Validates the spec, stores it as `queued` and enqueues it after the commit.
+
+    A model whose layers cannot take the dataset's input shape (Conv2D on flat vectors, a
+    kernel larger than its input, ...) is a 422 with `type: shape_error` and `path`
+    pointing at the layer; it is checked here whenever the input shape is known."""
+    input_shape = queries.dataset_input_shape(session, body.dataset)
+    if input_shape is not None:
+        shapes.check(input_shape, body.model.layers)  # ShapeError -> 422, see api/errors.py
     experiment = queries.create_experiment(session, body)
     enqueue_training(session, experiment.id)
     response.headers["Location"] = str(

@@ -4,8 +4,9 @@ from typing import Any
 
 import keras
 
+from models.shapes import check as check_shapes
 from models.spec import CompileSpec, ExperimentSpec, OptimizerSpec
-from models.spec_layers import Dense, Dropout, Flatten, Layer, MaxNorm, Regularizer
+from worker.training.build_layers import build_layer
 
 _OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
     "adam": keras.optimizers.Adam,
@@ -25,38 +26,6 @@ _METRIC_OBJECTS = {
 }
 
 
-def regularizer(spec: Regularizer | None) -> keras.regularizers.Regularizer | None:
-    if spec is None:
-        return None
-    if spec.l1 and spec.l2:
-        return keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2)
-    if spec.l1:
-        return keras.regularizers.L1(spec.l1)
-    return keras.regularizers.L2(spec.l2)
-
-
-def constraint(spec: MaxNorm | None) -> keras.constraints.Constraint | None:
-    return None if spec is None else keras.constraints.MaxNorm(spec.max_norm, axis=spec.axis)
-
-
-def build_layer(spec: Layer) -> keras.layers.Layer:
-    if isinstance(spec, Dense):
-        return keras.layers.Dense(
-            spec.units,
-            activation=spec.activation,
-            use_bias=spec.use_bias,
-            kernel_regularizer=regularizer(spec.kernel_regularizer),
-            bias_regularizer=regularizer(spec.bias_regularizer),
-            activity_regularizer=regularizer(spec.activity_regularizer),
-            kernel_constraint=constraint(spec.kernel_constraint),
-        )
-    if isinstance(spec, Dropout):
-        return keras.layers.Dropout(spec.rate, seed=spec.seed)
-    if isinstance(spec, Flatten):
-        return keras.layers.Flatten()
-    raise TypeError(f"no builder for layer {type(spec).__name__}")
-
-
 def optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer:
     kwargs: dict[str, Any] = {}
     if spec.learning_rate is not None:
@@ -70,6 +39,9 @@ def compile_args(spec: CompileSpec) -> dict[str, Any]:
 
 
 def build_model(spec: ExperimentSpec, input_shape: tuple[int, ...]) -> keras.Model:
+    # The API checks shapes at submit time when it knows the input shape; this catches the
+    # rest (uploads known only here) with the same readable message instead of Keras's.
+    check_shapes(input_shape, spec.model.layers)
     layers = [keras.Input(shape=input_shape)] + [build_layer(s) for s in spec.model.layers]
     model = keras.Sequential(layers, name=_keras_name(spec.name))
     model.compile(**compile_args(spec.compile))
