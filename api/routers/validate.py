@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api import queries
 from api.deps import SessionDep, SettingsDep
 from api.schemas import ErrorRead, ExperimentCreate, ModelSummaryRead
+from models import shapes
 from worker.celery_app import VALIDATE_TASK, celery_app
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
@@ -31,6 +32,7 @@ async def validate_experiment(
     input_shape = queries.dataset_input_shape(session, body.dataset)
     if input_shape is None:
         raise HTTPException(422, detail="the dataset's input shape is not known")
+    shapes.check(input_shape, body.model.layers)  # a shape error needs no worker: 422 now
     spec = body.model_dump(mode="json")
     result = celery_app.send_task(VALIDATE_TASK, args=[spec, list(input_shape)])
     try:

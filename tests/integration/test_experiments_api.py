@@ -210,3 +210,9 @@ def test_dry_run_of_a_bad_spec_is_422_before_any_worker(client: TestClient) -> N
     response = client.post("/experiments/validate", json=circles_spec(epochs=0))
     assert response.status_code == 422
     assert response.json()["detail"][0]["path"] == "fit.epochs"
+    conv_on_points = circles_spec()
+    conv_on_points["model"]["layers"][0] = {"type": "Conv2D", "filters": 8, "kernel_size": 3}
+    response = client.post("/experiments/validate", json=conv_on_points)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "shape_error"
+    assert response.json()["detail"][0]["path"] == "model.layers[0]"
