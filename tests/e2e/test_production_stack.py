@@ -4,8 +4,11 @@ import io
 
 from PIL import Image
 
+from tests.conftest import DATA_DIR
 from tests.e2e.stack import Api
 from tests.helpers import circles_spec
+
+KERAS_DIR = DATA_DIR / "keras-datasets"
 
 
 def test_submit_poll_history_plot(pg_stack: Api) -> None:
@@ -68,3 +71,31 @@ def test_dry_run_describes_the_model_and_stores_nothing(pg_stack: Api) -> None:
     assert summary["layers"][0]["output_shape"] == [None, 500]
     assert summary["estimated_memory_bytes"] > summary["total_params"] * 4
     assert pg_stack.http.get("/experiments").json()["total"] == before
+
+
+def test_a_keras_dataset_that_is_not_cached_fails_fast_naming_file_and_folder(
+    pg_stack: Api,
+) -> None:
+    spec = circles_spec(epochs=2, dataset={"name": "fashion_mnist"})
+    spec["model"]["layers"][-1] = {"type": "Dense", "units": 10, "activation": "softmax"}
+    spec["compile"]["loss"] = "sparse_categorical_crossentropy"
+    experiment_id = pg_stack.submit(spec)
+    done = pg_stack.wait_status(experiment_id, {"failed", "succeeded"}, timeout=60)
+    assert done["status"] == "failed"
+    assert "fashion-mnist" in done["error"]
+    assert str(KERAS_DIR) in done["error"]
+    assert "Traceback" not in done["error"]
+
+
+def test_test_split_evaluation_is_stored_with_the_experiment(pg_stack: Api) -> None:
+    spec = circles_spec(
+        epochs=3, dataset={"name": "digits", "test_fraction": 0.25, "test_split": "evaluation"}
+    )
+    spec["model"]["layers"][-1] = {"type": "Dense", "units": 10, "activation": "softmax"}
+    spec["compile"]["loss"] = "sparse_categorical_crossentropy"
+    spec["fit"]["validation_split"] = 0.2
+    experiment_id = pg_stack.submit(spec)
+    done = pg_stack.wait_status(experiment_id, {"failed", "succeeded"}, timeout=120)
+    assert done["status"] == "succeeded", done["error"]
+    assert set(done["test_metrics"]) == {"loss", "accuracy"}
+    assert 0 <= done["test_metrics"]["accuracy"] <= 1
