@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # Longest a job may run; the broker's visibility timeout is set past it.
     job_time_limit_seconds: int = Field(default=24 * 3600, ge=60)
     max_error_chars: int = Field(default=2000, ge=200)
+    # Largest uploaded dataset file (bytes); an NPZ may not unpack to more than this either.
+    # The API stops reading a request as soon as it passes the limit.
+    max_upload_bytes: int = Field(default=100 * 1024**2, ge=1024, le=64 * 1024**3)
+    # Most samples an uploaded dataset may hold, test split included.
+    max_dataset_rows: int = Field(default=5_000_000, ge=1, le=2**31 - 1)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
