@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api import errors
-from api.routers import experiments, health, plots
+from api.routers import datasets, experiments, health, plots
 from api.schemas import ValidationErrorRead
 from models.settings import get_settings
 
@@ -40,6 +40,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.include_router(experiments.router)
     app.include_router(plots.router)
+    app.include_router(datasets.router)
     app.include_router(health.router)
     return app
 

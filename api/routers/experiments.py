@@ -24,6 +24,7 @@ def create_experiment(
     body: ExperimentCreate, session: SessionDep, request: Request, response: Response
 ) -> ExperimentRead:
     """Validates the spec, stores it as `queued` and enqueues it after the commit."""
+    queries.check_dataset(session, body.dataset)
     experiment = queries.create_experiment(session, body)
     enqueue_training(session, experiment.id)
     response.headers["Location"] = str(
