@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from models.db import get_sessionmaker
 from models.settings import Settings, get_settings
-from models.tables import Experiment
+from models.tables import Dataset, Experiment
 
 
 def get_session() -> Iterator[Session]:
@@ -40,3 +40,15 @@ def get_experiment(
 
 
 ExperimentDep = Annotated[Experiment, Depends(get_experiment)]
+
+
+def get_dataset(
+    session: SessionDep, dataset_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise HTTPException(status_code=404, detail=f"dataset {dataset_id} not found")
+    return dataset
+
+
+DatasetDep = Annotated[Dataset, Depends(get_dataset)]

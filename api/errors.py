@@ -1,5 +1,6 @@
 """Error bodies: every 4xx is JSON that names what was wrong."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,6 +39,8 @@ def json_path(loc: tuple[Any, ...] | list[Any], document: Any) -> str:
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     body = getattr(exc, "body", None)
+    if isinstance(body, Mapping) and not isinstance(body, dict):
+        body = dict(body)  # a parsed form: its fields are paths like a JSON body's keys
     detail = []
     for err in exc.errors():
         loc = list(err.get("loc", ()))

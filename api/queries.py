@@ -3,18 +3,56 @@
 from collections.abc import Sequence
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.schemas import ExperimentRead
+from models import shapes
 from models.spec import ExperimentSpec
-from models.spec_datasets import DatasetSpec
-from models.tables import EpochMetric, Experiment, ExperimentStatus, utcnow
+from models.spec_datasets import DatasetSpec, UploadedDataset
+from models.tables import Dataset, EpochMetric, Experiment, ExperimentStatus, utcnow
 
 
 def dataset_input_shape(session: Session, dataset: DatasetSpec) -> tuple[int, ...] | None:
-    """The model's input shape for this dataset; None when it cannot be known here yet."""
+    """The model's input shape for this dataset; None when it cannot be known here (an
+    upload that does not exist: check_dataset rejects those)."""
+    if isinstance(dataset, UploadedDataset):
+        stored = session.get(Dataset, dataset.dataset_id)
+        return None if stored is None else tuple(stored.feature_shape)
     return dataset.input_shape
+
+
+def check_dataset(session: Session, dataset: DatasetSpec) -> None:
+    """An upload must exist, and have a test split if the spec uses one. Raised as a request
+    validation error so the 422 names the field like any other bad spec field."""
+    if not isinstance(dataset, UploadedDataset):
+        return
+    stored = session.get(Dataset, dataset.dataset_id)
+    if stored is None:
+        field, kind = "dataset_id", "dataset_not_found"
+        msg = f"dataset {dataset.dataset_id} not found; upload one with POST /datasets"
+    elif dataset.test_split != "none" and not stored.has_test:
+        field, kind = "test_split", "dataset_has_no_test_split"
+        msg = (
+            f"dataset {stored.id} has no test split (x_test, y_test), so test_split "
+            f"'{dataset.test_split}' cannot be used; give 'none'"
+        )
+    else:
+        return
+    value = getattr(dataset, field)
+    error = {"type": kind, "loc": ("body", "dataset", field), "msg": msg, "input": value}
+    raise RequestValidationError([error], body={"dataset": dataset.model_dump(mode="json")})
+
+
+def check_spec(session: Session, spec: ExperimentSpec) -> tuple[int, ...] | None:
+    """Checks that need the database or the dataset's shape (422 on failure); returns the
+    model's input shape when it is known."""
+    check_dataset(session, spec.dataset)
+    input_shape = dataset_input_shape(session, spec.dataset)
+    if input_shape is not None:
+        shapes.check(input_shape, spec.model.layers)  # ShapeError -> 422, see api/errors.py
+    return input_shape
 
 
 def create_experiment(session: Session, spec: ExperimentSpec) -> Experiment:

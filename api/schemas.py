@@ -137,6 +137,11 @@ class FieldError(BaseModel):
     msg: str = Field(examples=["Input should be greater than or equal to 1"])
     type: str = Field(examples=["greater_than_equal"])
     loc: list[str | int]
+    ctx: dict[str, Any] | None = Field(
+        default=None,
+        description="Where, for a rejected upload: line, column, cell, array, ...",
+        examples=[{"line": 7, "expected": 9, "got": 8}],
+    )
 
 
 class ValidationErrorRead(BaseModel):

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Preprocessed datasets a worker process keeps in memory for the next job (0 turns it off).
     dataset_cache_bytes: int = Field(default=2 * 1024**3, ge=0)
     max_error_chars: int = Field(default=2000, ge=200)
+    # Largest uploaded dataset file (bytes); an NPZ may not unpack to more than this either.
+    # The API stops reading a request as soon as it passes the limit.
+    max_upload_bytes: int = Field(default=100 * 1024**2, ge=1024, le=64 * 1024**3)
+    # Most samples an uploaded dataset may hold, test split included.
+    max_dataset_rows: int = Field(default=5_000_000, ge=1, le=2**31 - 1)
     log_level: str = "INFO"
     # Keras's dataset cache folder (mnist.npz, imdb.npz, ...). Unset: $KERAS_HOME/datasets or
     # ~/.keras/datasets, where keras.utils.get_file puts them, so existing caches are reused.

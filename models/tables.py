@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -70,6 +71,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime,
         dict[str, Any]: JSON,
         list[str]: JSON,
+        list[int]: JSON,
     }
 
 
@@ -120,3 +122,37 @@ class EpochMetric(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     experiment: Mapped[Experiment] = relationship(back_populates="epochs")
+
+
+class DatasetFormat(StrEnum):
+    CSV = "csv"
+    NPZ = "npz"
+
+
+class Dataset(Base):
+    """An uploaded dataset, parsed and stored as an NPZ of float32 features and labels under
+    the data directory. sha256 is its content address: identical uploads share one row."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (CheckConstraint("format IN ('csv', 'npz')", name="format_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    format: Mapped[str] = mapped_column(String(8))
+    filename: Mapped[str] = mapped_column(String(255))
+    # The CSV column the labels came from; None for an NPZ, whose labels are its `y`.
+    label: Mapped[str | None] = mapped_column(String(200))
+    rows: Mapped[int]
+    features: Mapped[int]
+    feature_shape: Mapped[list[int]]
+    x_dtype: Mapped[str] = mapped_column(String(16))
+    y_dtype: Mapped[str] = mapped_column(String(16))
+    # Distinct labels when they look like classes (few integers), else None.
+    classes: Mapped[list[int] | None]
+    has_test: Mapped[bool] = mapped_column(Boolean)
+    test_rows: Mapped[int] = mapped_column(default=0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    # Relative to the data directory, so the API and workers may mount it at different places.
+    path: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,11 +1,13 @@
 """Shared test helpers: spec builders, polling with a deadline, migrations."""
 
 import copy
+import io
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine
@@ -25,6 +27,59 @@ def circles_spec(epochs: int = 5, **changes: Any) -> dict[str, Any]:
     spec["fit"]["epochs"] = epochs
     spec.update(changes)
     return spec
+
+
+DIABETES_COLUMNS = [
+    "Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI",
+    "DiabetesPedigreeFunction", "Age", "Outcome",
+]  # fmt: skip
+
+
+def diabetes_table(rows: int = 50, seed: int = 0) -> np.ndarray:
+    """Numbers shaped like the Pima Indians diabetes CSV: 8 features, a 0/1 outcome that
+    mostly follows glucose (so a model has something to learn)."""
+    rng = np.random.default_rng(seed)
+    glucose = rng.integers(60, 200, rows)
+    table = np.column_stack([
+        rng.integers(0, 15, rows), glucose, rng.integers(40, 110, rows),
+        rng.integers(0, 60, rows), rng.integers(0, 400, rows),
+        np.round(rng.uniform(18, 50, rows), 1), np.round(rng.uniform(0.08, 2.4, rows), 3),
+        rng.integers(21, 80, rows), (glucose + rng.normal(0, 20, rows) > 130).astype(int),
+    ])  # fmt: skip
+    return table
+
+
+def diabetes_csv(rows: int = 50, seed: int = 0, header: bool = True) -> bytes:
+    out = io.StringIO()
+    if header:
+        out.write(",".join(DIABETES_COLUMNS) + "\n")
+    for row in diabetes_table(rows, seed):
+        out.write(",".join(f"{v:g}" for v in row) + "\n")
+    return out.getvalue().encode()
+
+
+def npz_bytes(**arrays: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.savez(out, **arrays)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def diabetes_spec(dataset_id: int, epochs: int = 3) -> dict[str, Any]:
+    """A small binary classifier with an L2 penalty and dropout, as the notebooks build."""
+    l2 = {"l2": 0.001}
+    return {
+        "name": "diabetes-upload",
+        "dataset": {"name": "upload", "dataset_id": dataset_id, "standardize": True},
+        "model": {
+            "layers": [
+                {"type": "Dense", "units": 12, "activation": "relu", "kernel_regularizer": l2},
+                {"type": "Dropout", "rate": 0.2},
+                {"type": "Dense", "units": 1, "activation": "sigmoid"},
+            ]
+        },
+        "compile": {"optimizer": "adam", "loss": "binary_crossentropy", "metrics": ["accuracy"]},
+        "fit": {"epochs": epochs, "batch_size": 16, "validation_split": 0.2},
+    }
 
 
 def poll(

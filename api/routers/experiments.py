@@ -7,7 +7,6 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from api import queries
 from api.deps import ExperimentDep, SessionDep
 from api.schemas import EpochRow, ErrorRead, ExperimentCreate, ExperimentPage, ExperimentRead
-from models import shapes
 from models.tables import FINAL_STATUSES, ExperimentStatus
 from worker.enqueue import enqueue_training
 
@@ -28,10 +27,8 @@ def create_experiment(
 
     A model whose layers cannot take the dataset's input shape (Conv2D on flat vectors, a
     kernel larger than its input, ...) is a 422 with `type: shape_error` and `path`
-    pointing at the layer; it is checked here whenever the input shape is known."""
-    input_shape = queries.dataset_input_shape(session, body.dataset)
-    if input_shape is not None:
-        shapes.check(input_shape, body.model.layers)  # ShapeError -> 422, see api/errors.py
+    pointing at the layer; an upload that does not exist is a 422 at dataset.dataset_id."""
+    queries.check_spec(session, body)
     experiment = queries.create_experiment(session, body)
     enqueue_training(session, experiment.id)
     response.headers["Location"] = str(

@@ -14,7 +14,6 @@ from starlette.concurrency import run_in_threadpool
 from api import queries
 from api.deps import SessionDep, SettingsDep
 from api.schemas import ErrorRead, ExperimentCreate, ModelSummaryRead
-from models import shapes
 from worker.celery_app import VALIDATE_TASK, celery_app
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
@@ -29,10 +28,9 @@ router = APIRouter(prefix="/experiments", tags=["experiments"])
 async def validate_experiment(
     body: ExperimentCreate, session: SessionDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    input_shape = queries.dataset_input_shape(session, body.dataset)
+    input_shape = queries.check_spec(session, body)  # bad shapes or data: 422, no worker needed
     if input_shape is None:
         raise HTTPException(422, detail="the dataset's input shape is not known")
-    shapes.check(input_shape, body.model.layers)  # a shape error needs no worker: 422 now
     spec = body.model_dump(mode="json")
     result = celery_app.send_task(VALIDATE_TASK, args=[spec, list(input_shape)])
     try:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import DATA_DIR
 from tests.e2e.stack import Api
-from tests.helpers import ROOT
+from tests.helpers import ROOT, diabetes_csv
 from tests.unit.test_datasets_keras import random_reviews, write_imdb, write_mnist
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -32,6 +32,14 @@ def small(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def upload_diabetes(api: Api) -> int:
+    """A Pima-Indians-diabetes-shaped CSV (8 numeric columns and a 0/1 Outcome)."""
+    files = {"file": ("diabetes.csv", diabetes_csv(rows=120), "text/csv")}
+    response = api.http.post("/datasets", files=files, data={"label": "Outcome"})
+    assert response.status_code in (200, 201), response.text
+    return int(response.json()["id"])
+
+
 def test_stand_ins_are_keras_format() -> None:
     write_stand_ins(KERAS_DIR)
     with np.load(KERAS_DIR / "mnist.npz") as mnist:
@@ -43,7 +51,7 @@ def test_example_trains_for_two_epochs(pg_stack: Api, path: Path) -> None:
     write_stand_ins(KERAS_DIR)
     spec = small(json.loads(path.read_text()))
     if spec["dataset"]["name"] == "upload":
-        pytest.skip("needs an uploaded dataset: covered once uploads land")
+        spec["dataset"]["dataset_id"] = upload_diabetes(pg_stack)
     experiment_id = pg_stack.submit(spec)
     done = pg_stack.wait_status(experiment_id, {"succeeded", "failed"}, timeout=240)
     assert done["status"] == "succeeded", done["error"]

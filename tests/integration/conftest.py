@@ -19,10 +19,16 @@ def redis_client(redis_broker: str) -> Iterator[redis.Redis]:
     client.close()
 
 
+def empty_tables() -> None:
+    with get_engine().begin() as conn:
+        conn.execute(text("TRUNCATE experiments, epoch_metrics, datasets RESTART IDENTITY CASCADE"))
+
+
 @pytest.fixture
 def client(database: str, redis_client: redis.Redis) -> Iterator[TestClient]:
-    """The real app on the run's PostgreSQL database and Redis; tables emptied per test."""
+    """The real app on the run's PostgreSQL database and Redis; tables emptied per test
+    (before, too: the end-to-end tests share the database and leave their rows)."""
+    empty_tables()
     with TestClient(create_app()) as test_client:
         yield test_client
-    with get_engine().begin() as conn:
-        conn.execute(text("TRUNCATE experiments, epoch_metrics RESTART IDENTITY CASCADE"))
+    empty_tables()

@@ -1,0 +1,92 @@
+"""/datasets: upload a CSV or NPZ to train on, list, read."""
+
+from pathlib import PurePosixPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile
+
+from api.dataset_schemas import DatasetPage, DatasetRead
+from api.deps import DatasetDep, SessionDep, SettingsDep
+from api.schemas import ErrorRead, ValidationErrorRead
+from api.uploads import store
+from api.uploads.common import HeaderChoice, UploadError
+from api.uploads.limit import LimitedUploadRoute, too_large
+from api.uploads.parse import parse_upload
+
+router = APIRouter(prefix="/datasets", tags=["datasets"], route_class=LimitedUploadRoute)
+
+UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": DatasetRead, "description": "Uploaded before (same bytes, same choices)"},
+    413: {"model": ErrorRead, "description": "Over FITQ_MAX_UPLOAD_BYTES or FITQ_MAX_DATASET_ROWS"},
+    422: {"model": ValidationErrorRead, "description": "What is wrong with the file, and where"},
+}
+FILE_HELP = "CSV (numeric cells, one label column) or NPZ (x, y, optionally x_test, y_test)"
+LABEL_HELP = "CSV label column: a header name or a 0-based index. Default: the last column"
+HEADER_HELP = "CSV header row: auto (a first row with a non-numeric cell is a header), yes, no"
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DatasetRead,
+    responses=UPLOAD_RESPONSES,
+    summary="Upload a CSV or NPZ dataset",
+)
+def upload_dataset(
+    file: Annotated[UploadFile, File(description=FILE_HELP)],
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+    name: Annotated[
+        str | None, Form(min_length=1, max_length=200, description="Default: the file's name")
+    ] = None,
+    label: Annotated[str | None, Form(max_length=200, description=LABEL_HELP)] = None,
+    header: Annotated[HeaderChoice, Form(description=HEADER_HELP)] = "auto",
+) -> DatasetRead:
+    """Parses and checks the file here, then stores float32 features and int32 (whole-number)
+    or float32 labels. The same bytes uploaded again with the same choices answer 200 with the
+    existing dataset instead of storing a copy."""
+    filename = PurePosixPath((file.filename or "upload").replace("\\", "/")).name[:255]
+    try:
+        file_sha256, size = store.file_digest(file.file)
+        if size > settings.max_upload_bytes:
+            raise too_large(settings.max_upload_bytes)
+        parsed = parse_upload(file.file, filename, label, header, settings)
+    except UploadError as problem:
+        detail = problem.detail() if problem.status == 422 else problem.msg
+        raise HTTPException(problem.status, detail=detail) from None
+    address = store.content_address(file_sha256, parsed.options)
+    dataset, created = store.save(
+        session, settings.data_dir, parsed, address,
+        name=name or filename, filename=filename, size_bytes=size,
+    )  # fmt: skip
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = str(request.url_for("get_dataset", dataset_id=dataset.id))
+    return DatasetRead.model_validate(dataset)
+
+
+@router.get("", response_model=DatasetPage, summary="List uploaded datasets, newest first")
+def list_datasets(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DatasetPage:
+    items, total = store.page(session, limit, offset)
+    return DatasetPage(
+        items=[DatasetRead.model_validate(d) for d in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(
+    "/{dataset_id}",
+    response_model=DatasetRead,
+    responses={404: {"model": ErrorRead}},
+    summary="Read one dataset: shape, types, classes, test split",
+)
+def get_dataset(dataset: DatasetDep) -> DatasetRead:
+    return DatasetRead.model_validate(dataset)
