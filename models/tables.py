@@ -103,8 +103,39 @@ class Experiment(Base):
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
 
+    # Set when the experiment is one run of a study: which variant, which repeat, and the
+    # values the study's grid gave its swept fields (JSON path -> value).
+    study_id: Mapped[int | None] = mapped_column(
+        ForeignKey("studies.id", ondelete="CASCADE"), index=True
+    )
+    variant: Mapped[str | None] = mapped_column(String(100))
+    repeat: Mapped[int | None]
+    grid_values: Mapped[dict[str, Any] | None]
+    # Early stopping: the last epoch run and why the fit stopped before epochs_total.
+    stopped_epoch: Mapped[int | None]
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+
+    study: Mapped["Study | None"] = relationship(back_populates="experiments")
     epochs: Mapped[list["EpochMetric"]] = relationship(
         back_populates="experiment", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Study(Base):
+    """Models side by side: one experiment per (variant, repeat), created in one transaction.
+    Its status is derived from its experiments."""
+
+    __tablename__ = "studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    # The request as submitted: base spec, variants (partial overrides), grid, repeats.
+    definition: Mapped[dict[str, Any]]
+    repeats: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    experiments: Mapped[list[Experiment]] = relationship(
+        back_populates="study", passive_deletes=True, order_by="Experiment.id"
     )
 
 
