@@ -1,0 +1,238 @@
+"""PNG plots of studies (learning curves per variant, a grid sweep's best values) and of
+any experiments side by side. Same sizes, styles and errors as the experiment plot."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import study_queries
+from api.deps import SessionDep
+from api.plotting import base_metric, png_bytes, recorded_metrics
+from api.plotting_studies import compare_figure, grid_figure, study_figure
+from api.schemas import ErrorRead
+from api.study_plot_data import (
+    default_metric,
+    experiment_labels,
+    grid_points,
+    swept_fields,
+    validation_metrics,
+)
+from models.tables import Experiment, Study
+
+router = APIRouter(tags=["plots"])
+
+MAX_COMPARED = 20
+Width = Annotated[int, Query(ge=200, le=4000, description="Pixels")]
+Height = Annotated[int, Query(ge=150, le=4000, description="Pixels")]
+Dpi = Annotated[int, Query(ge=50, le=300, description="Dots per inch: larger text")]
+
+
+def _responses(
+    png: str, not_found: str, conflict: str, invalid: str = "The metric was not recorded"
+) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"content": {"image/png": {}}, "description": png},
+        404: {"model": ErrorRead, "description": not_found},
+        409: {"model": ErrorRead, "description": conflict},
+        422: {"model": ErrorRead, "description": invalid},
+    }
+
+
+def get_study(session: SessionDep, study_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Study:
+    study = session.get(Study, study_id)
+    if study is None:
+        raise HTTPException(404, detail=f"study {study_id} not found")
+    return study
+
+
+StudyDep = Annotated[Study, Depends(get_study)]
+
+
+def _require(metric: str, known: list[str], what: str = "recorded") -> None:
+    if base_metric(metric) not in known:
+        raise HTTPException(
+            422, detail=f"metric '{metric}' was not {what}; recorded: {', '.join(known)}"
+        )
+
+
+def _title(study: Study) -> str:
+    return study.name or f"study {study.id}"
+
+
+@router.get(
+    "/studies/{study_id}/plot.png",
+    response_class=Response,
+    responses=_responses(
+        "Learning curves of every variant as PNG", "No such study", "No run has finished an epoch"
+    ),
+    summary="Study learning curves: a colour per variant, mean and ± 1 sd band over repeats",
+)
+def plot_study(
+    study: StudyDep,
+    session: SessionDep,
+    metric: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            examples=["binary_crossentropy"],
+            description="Default: the loss function's own metric when recorded, else loss",
+        ),
+    ] = None,
+    width: Width = 1000,
+    height: Height = 600,
+    dpi: Dpi = 100,
+) -> Response:
+    runs = study_queries.runs_by_variant(session, study.id)
+    variants = {name: [run.history for run in group if run.history] for name, group in runs.items()}
+    variants = {name: repeats for name, repeats in variants.items() if repeats}
+    if not variants:
+        raise HTTPException(409, detail=f"study {study.id} has no finished epoch yet")
+    known = recorded_metrics([row for reps in variants.values() for rows in reps for row in rows])
+    experiments = [run.experiment for group in runs.values() for run in group]
+    chosen = metric or default_metric(experiments, known)
+    _require(chosen, known)
+    title = f"{_title(study)}: {base_metric(chosen)}"
+    png = png_bytes(study_figure(variants, chosen, title, width, height, dpi))
+    return Response(content=png, media_type="image/png")
+
+
+def experiment_ids(
+    experiments: Annotated[
+        str,
+        Query(
+            max_length=300,
+            examples=["1,2,3"],
+            description=f"Comma-separated experiment ids, 1 to {MAX_COMPARED}",
+        ),
+    ],
+) -> list[int]:
+    """The ids in the order given, repeats dropped; a malformed list is a 422 that names
+    the query field, in the same body as any other invalid parameter."""
+    parts = [part.strip() for part in experiments.split(",")]
+    valid = all(p.isascii() and p.isdigit() and 1 <= int(p) < 2**31 for p in parts)
+    if not valid or not 1 <= len(parts) <= MAX_COMPARED:
+        raise RequestValidationError([{
+            "type": "value_error",
+            "loc": ("query", "experiments"),
+            "msg": f"expected 1 to {MAX_COMPARED} experiment ids separated by commas, e.g. 1,2,3",
+            "input": experiments,
+        }])  # fmt: skip
+    return list(dict.fromkeys(int(p) for p in parts))
+
+
+def _load_experiments(session: Session, ids: list[int]) -> list[Experiment]:
+    found = {e.id: e for e in session.scalars(select(Experiment).where(Experiment.id.in_(ids)))}
+    for experiment_id in ids:
+        if experiment_id not in found:
+            raise HTTPException(404, detail=f"experiment {experiment_id} not found")
+    return [found[i] for i in ids]
+
+
+@router.get(
+    "/plots/compare.png",
+    response_class=Response,
+    responses=_responses(
+        "The experiments' curves as PNG",
+        "An experiment id is unknown (the first one is named)",
+        "No experiment has finished an epoch",
+        "A malformed id list (a field error), or no experiment recorded the metric",
+    ),
+    summary="Experiments side by side: a colour each; val_ metrics draw validation only",
+)
+def plot_compare(
+    ids: Annotated[list[int], Depends(experiment_ids)],
+    session: SessionDep,
+    metric: Annotated[
+        str,
+        Query(
+            max_length=100,
+            examples=["val_loss", "loss"],
+            description="val_<name>: validation only (dashed); <name>: training solid too",
+        ),
+    ] = "val_loss",
+    width: Width = 1000,
+    height: Height = 600,
+    dpi: Dpi = 100,
+) -> Response:
+    experiments = _load_experiments(session, ids)
+    histories = study_queries.histories(session, ids)
+    if not any(histories.values()):
+        raise HTTPException(409, detail="none of these experiments has a finished epoch yet")
+    known = recorded_metrics([row for rows in histories.values() for row in rows])
+    _require(metric, known, "recorded by any of these experiments")
+    curves = [
+        (label, histories[e.id])
+        for label, e in zip(experiment_labels(experiments), experiments, strict=True)
+    ]
+    title = f"{metric}: {'validation' if metric.startswith('val_') else 'training and validation'}"
+    png = png_bytes(compare_figure(curves, metric, title, width, height, dpi))
+    return Response(content=png, media_type="image/png")
+
+
+def _chosen_field(study: Study, fields: list[str], field: str | None) -> str:
+    if not fields:
+        raise HTTPException(409, detail=f"study {study.id} has no grid: no run has swept values")
+    if field is None and len(fields) > 1:
+        raise HTTPException(
+            422, detail=f"study {study.id} swept several fields, choose one: {', '.join(fields)}"
+        )
+    if field is not None and field not in fields:
+        raise HTTPException(
+            422, detail=f"field '{field}' was not swept; swept: {', '.join(fields)}"
+        )
+    return field or fields[0]
+
+
+@router.get(
+    "/studies/{study_id}/grid.png",
+    response_class=Response,
+    responses=_responses(
+        "Best validation metric against the swept value as PNG",
+        "No such study",
+        "The study has no grid, or no run has finished an epoch",
+        "The field was not swept (or several were and none was chosen), or no validation "
+        "values of the metric",
+    ),
+    summary="Grid sweep: best validation metric per swept value, ± 1 sd error bars",
+)
+def plot_study_grid(
+    study: StudyDep,
+    session: SessionDep,
+    metric: Annotated[
+        str,
+        Query(
+            max_length=100,
+            examples=["val_loss"],
+            description="Lowest wins; highest for accuracy, auc, precision and recall",
+        ),
+    ] = "val_loss",
+    field: Annotated[
+        str | None,
+        Query(
+            max_length=300,
+            examples=["model.layers[1].rate"],
+            description="The swept JSON path; default: the only one",
+        ),
+    ] = None,
+    width: Width = 1000,
+    height: Height = 600,
+    dpi: Dpi = 100,
+) -> Response:
+    runs = [
+        run for group in study_queries.runs_by_variant(session, study.id).values() for run in group
+    ]
+    chosen = _chosen_field(study, swept_fields(runs), field)
+    if not any(run.history for run in runs):
+        raise HTTPException(409, detail=f"study {study.id} has no finished epoch yet")
+    _require(metric, validation_metrics(runs), "recorded with validation values")
+    lines = grid_points(runs, chosen, metric)
+    if not lines:
+        raise HTTPException(
+            409, detail=f"no run of study {study.id} has a finite val_{base_metric(metric)}"
+        )
+    title = f"{_title(study)}: best val_{base_metric(metric)} by {chosen}"
+    png = png_bytes(grid_figure(lines, chosen, metric, title, width, height, dpi))
+    return Response(content=png, media_type="image/png")

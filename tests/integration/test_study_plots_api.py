@@ -1,0 +1,183 @@
+"""The study and comparison plots on the real PostgreSQL: studies and their runs are made
+with the ORM (the studies API is another module's), histories written as the worker does."""
+
+import io
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from models.db import session_scope
+from models.tables import Experiment, Study
+from tests.helpers import circles_spec
+from worker.training import progress
+
+Curve = list[tuple[float, float]]  # (loss, val_loss) per epoch
+
+
+def add_experiment(
+    name: str | None = None,
+    study_id: int | None = None,
+    variant: str | None = None,
+    repeat: int | None = None,
+    grid: dict[str, Any] | None = None,
+) -> int:
+    with session_scope() as session:
+        experiment = Experiment(
+            name=name, spec=circles_spec(epochs=20), epochs_total=20, study_id=study_id,
+            variant=variant, repeat=repeat, grid_values=grid,
+        )  # fmt: skip
+        session.add(experiment)
+        session.flush()
+        return experiment.id
+
+
+def write_history(experiment_id: int, curve: Curve, extra: dict[str, float] | None = None) -> None:
+    assert progress.claim(experiment_id, "test-worker") is not None
+    for epoch, (loss, val_loss) in enumerate(curve, start=1):
+        progress.record_epoch(
+            experiment_id, epoch, {"loss": loss, "val_loss": val_loss, **(extra or {})}
+        )
+
+
+def add_study(name: str | None, runs: list[tuple[str, dict[str, Any] | None, Curve]]) -> int:
+    """runs: (variant, grid values, curve); repeats of a variant count up in order."""
+    with session_scope() as session:
+        study = Study(name=name, definition={"base": circles_spec()}, repeats=1)
+        session.add(study)
+        session.flush()
+        study_id = study.id
+    repeats: dict[str, int] = {}
+    for variant, grid, curve in runs:
+        repeats[variant] = repeats.get(variant, -1) + 1
+        experiment_id = add_experiment(variant, study_id, variant, repeats[variant], grid)
+        if curve:
+            write_history(experiment_id, curve)
+    return study_id
+
+
+def png_size(response: Any) -> tuple[int, int]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content))
+    assert image.format == "PNG"
+    return image.size
+
+
+FALLING: Curve = [(0.7, 0.72), (0.5, 0.6), (0.3, 0.55)]
+RISING: Curve = [(0.6, 0.65), (0.3, 0.7), (0.1, 0.9)]
+
+
+def test_study_plot_png_of_the_requested_size(client: TestClient) -> None:
+    study_id = add_study(
+        "imdb",
+        [("baseline", None, FALLING), ("baseline", None, FALLING[:2]), ("bigger", None, RISING)],
+    )
+    response = client.get(
+        f"/studies/{study_id}/plot.png",
+        params={"metric": "loss", "width": 640, "height": 400, "dpi": 80},
+    )
+    assert png_size(response) == (640, 400)
+    assert png_size(client.get(f"/studies/{study_id}/plot.png")) == (1000, 600)
+
+
+def test_study_plot_errors(client: TestClient) -> None:
+    missing = client.get("/studies/7/plot.png")
+    assert missing.status_code == 404 and missing.json() == {"detail": "study 7 not found"}
+    study_id = add_study("queued", [("baseline", None, [])])
+    early = client.get(f"/studies/{study_id}/plot.png")
+    assert early.status_code == 409 and "no finished epoch" in early.json()["detail"]
+    study_id = add_study("ran", [("baseline", None, FALLING)])
+    unknown = client.get(f"/studies/{study_id}/plot.png", params={"metric": "auc"})
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"] == "metric 'auc' was not recorded; recorded: loss"
+    too_small = client.get(f"/studies/{study_id}/plot.png", params={"width": 10})
+    assert too_small.status_code == 422 and too_small.json()["detail"][0]["path"] == "query.width"
+
+
+def test_compare_png_for_validation_only_and_both_splits(client: TestClient) -> None:
+    first, second = add_experiment("baseline"), add_experiment(None)
+    write_history(first, FALLING)
+    write_history(second, RISING)
+    for metric in ("val_loss", "loss"):
+        response = client.get(
+            "/plots/compare.png",
+            params={
+                "experiments": f"{second}, {first}",
+                "metric": metric,
+                "width": 500,
+                "height": 300,
+            },
+        )
+        assert png_size(response) == (500, 300)
+
+
+@pytest.mark.parametrize(
+    "ids", ["", "1,,2", "a,b", "1;2", "0", ",".join(["1"] * 21), "99999999999"]
+)
+def test_compare_malformed_list_is_422_naming_the_field(client: TestClient, ids: str) -> None:
+    response = client.get("/plots/compare.png", params={"experiments": ids})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["path"] == "query.experiments"
+    assert "comma" in error["msg"]
+
+
+def test_compare_errors(client: TestClient) -> None:
+    assert client.get("/plots/compare.png").json()["detail"][0]["path"] == "query.experiments"
+    known = add_experiment("baseline")
+    missing = client.get("/plots/compare.png", params={"experiments": f"{known},998,999"})
+    assert missing.status_code == 404 and missing.json() == {"detail": "experiment 998 not found"}
+    early = client.get("/plots/compare.png", params={"experiments": str(known)})
+    assert early.status_code == 409
+    write_history(known, FALLING)
+    unknown = client.get(
+        "/plots/compare.png", params={"experiments": str(known), "metric": "val_auc"}
+    )
+    assert unknown.status_code == 422
+    assert "recorded: loss" in unknown.json()["detail"]
+
+
+def test_grid_png_with_the_only_swept_field_by_default(client: TestClient) -> None:
+    field = "model.layers[1].rate"
+    study_id = add_study(
+        "dropout sweep",
+        [
+            ("rate=0.1", {field: 0.1}, RISING),
+            ("rate=0.1", {field: 0.1}, FALLING),
+            ("rate=0.5", {field: 0.5}, FALLING),
+        ],
+    )
+    assert png_size(client.get(f"/studies/{study_id}/grid.png")) == (1000, 600)
+    response = client.get(
+        f"/studies/{study_id}/grid.png",
+        params={"field": field, "metric": "loss", "width": 300, "height": 200},
+    )
+    assert png_size(response) == (300, 200)
+
+
+def test_grid_errors(client: TestClient) -> None:
+    assert client.get("/studies/7/grid.png").json() == {"detail": "study 7 not found"}
+    plain = add_study("no grid", [("baseline", None, FALLING)])
+    no_grid = client.get(f"/studies/{plain}/grid.png")
+    assert no_grid.status_code == 409 and "has no grid" in no_grid.json()["detail"]
+    two = add_study(
+        "two fields",
+        [("a", {"lr": 0.1, "units": 16}, FALLING), ("b", {"lr": 0.2, "units": 32}, [])],
+    )
+    several = client.get(f"/studies/{two}/grid.png")
+    assert several.status_code == 422
+    assert several.json()["detail"] == f"study {two} swept several fields, choose one: lr, units"
+    wrong = client.get(f"/studies/{two}/grid.png", params={"field": "rate"})
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"] == "field 'rate' was not swept; swept: lr, units"
+    assert png_size(client.get(f"/studies/{two}/grid.png", params={"field": "units"})) == (
+        1000,
+        600,
+    )
+    unknown = client.get(f"/studies/{two}/grid.png", params={"field": "lr", "metric": "accuracy"})
+    assert unknown.status_code == 422 and "recorded" in unknown.json()["detail"]
+    queued = add_study("queued grid", [("a", {"lr": 0.1}, [])])
+    early = client.get(f"/studies/{queued}/grid.png")
+    assert early.status_code == 409 and "no finished epoch" in early.json()["detail"]
