@@ -8,7 +8,15 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api import errors
-from api.routers import datasets, experiments, health, plots, plots_studies, validate
+from api.routers import (
+    datasets,
+    diagnosis,
+    experiments,
+    health,
+    plots,
+    plots_studies,
+    validate,
+)
 from api.schemas import ValidationErrorRead
 from models.settings import get_settings
 
@@ -42,6 +50,7 @@ def create_app() -> FastAPI:
     app.include_router(experiments.router)
     app.include_router(plots.router)
     app.include_router(plots_studies.router)
+    app.include_router(diagnosis.router)
     app.include_router(datasets.router)
     app.include_router(health.router)
     return app

@@ -71,7 +71,7 @@ def test_every_operation_is_documented() -> None:
     schemas = document["components"]["schemas"]
     for name in (
         "ExperimentCreate", "ExperimentRead", "EpochRow", "HealthRead", "ErrorRead",
-        "DatasetRead", "DatasetPage",
+        "DatasetRead", "DatasetPage", "DiagnosisRead",
     ):  # fmt: skip
         assert schemas[name].get("examples"), name
 
