@@ -1,5 +1,6 @@
 """Draws docs/study_plot.png, the README's example study plot, from the five IMDB runs of
-the "overfit and underfit" notebook (their Keras logs, typed into docs/imdb_histories.json).
+the "overfit and underfit" notebook (their published Keras logs, parsed into
+tests/fixtures/imdb_notebook/ by tests/fixtures/make_imdb_notebook.py).
 
     PYTHONPATH=$PWD python scripts/study_plot_example.py
 """
@@ -10,13 +11,15 @@ from pathlib import Path
 from api.plotting import png_bytes
 from api.plotting_studies import study_figure
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+LOGS = ROOT / "tests" / "fixtures" / "imdb_notebook"
+MODELS = ("baseline", "smaller", "bigger", "l2", "dropout")
 
 
 def main() -> None:
-    histories = json.loads((DOCS / "imdb_histories.json").read_text())
     # One repeat per variant: the notebook trained each model once.
-    variants = {name: [rows] for name, rows in histories.items()}
+    variants = {name: [json.loads((LOGS / f"{name}.json").read_text())] for name in MODELS}
     title = "IMDB, 10,000-word multi-hot: binary_crossentropy"
     figure = study_figure(variants, "binary_crossentropy", title, 1000, 600, 100)
     (DOCS / "study_plot.png").write_bytes(png_bytes(figure))
