@@ -99,6 +99,8 @@ def to_read(experiment: Experiment, metrics: dict[str, Any] | None) -> Experimen
         latest_metrics=metrics,
         test_metrics=experiment.test_metrics,
         error=experiment.error,
+        stopped_epoch=experiment.stopped_epoch,
+        stop_reason=experiment.stop_reason,
         cancel_requested=experiment.cancel_requested,
         created_at=experiment.created_at,
         started_at=experiment.started_at,

@@ -29,11 +29,24 @@ CIRCLES_EXAMPLE: dict[str, Any] = {
     "fit": {"epochs": 200, "batch_size": 32},
 }
 
+# The circles example, fitted for up to 2,000 epochs and stopped when val_loss stops falling.
+EARLY_STOPPING_EXAMPLE: dict[str, Any] = CIRCLES_EXAMPLE | {
+    "name": "circles-early-stopping",
+    "tags": [],
+    "fit": {
+        "epochs": 2000,
+        "batch_size": 32,
+        "early_stopping": {"monitor": "val_loss", "patience": 5, "restore_best_weights": True},
+    },
+}
+
 
 class ExperimentCreate(ExperimentSpec):
     """An experiment spec: dataset, model layers, compile and fit settings."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [CIRCLES_EXAMPLE]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [CIRCLES_EXAMPLE, EARLY_STOPPING_EXAMPLE]}
+    )
 
 
 class ExperimentRead(BaseModel):
@@ -50,6 +63,16 @@ class ExperimentRead(BaseModel):
         default=None, description="Held-out test evaluation after fit (dataset test_split)"
     )
     error: str | None = Field(description="Why it failed, when it failed")
+    stopped_epoch: int | None = Field(
+        default=None,
+        description="The last epoch run, when fit.early_stopping ended the fit before "
+        "epochs_total; null when every epoch ran (or the fit was cancelled or failed)",
+    )
+    stop_reason: str | None = Field(
+        default=None,
+        description="Why early stopping ended the fit: the monitor, its best value and epoch, "
+        "and whether the best weights were restored",
+    )
     cancel_requested: bool
     created_at: datetime
     started_at: datetime | None
@@ -64,10 +87,24 @@ class ExperimentRead(BaseModel):
                     "current_epoch": 12, "epochs_total": 200,
                     "latest_metrics": {"loss": 0.61, "accuracy": 0.7, "val_loss": 0.65,
                                        "val_accuracy": 0.66},
-                    "error": None, "cancel_requested": False,
+                    "test_metrics": None, "error": None, "stopped_epoch": None,
+                    "stop_reason": None,
+                    "cancel_requested": False,
                     "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
                     "finished_at": None, "spec": CIRCLES_EXAMPLE,
-                }
+                },
+                {
+                    "id": 2, "name": "circles-early-stopping", "tags": [], "status": "succeeded",
+                    "current_epoch": 57, "epochs_total": 2000,
+                    "latest_metrics": {"loss": 0.05, "accuracy": 1.0, "val_loss": 0.31,
+                                       "val_accuracy": 0.89},
+                    "test_metrics": None, "error": None, "stopped_epoch": 57,
+                    "stop_reason": "early stopping: val_loss did not improve by more than 0 "
+                    "for 5 epochs after its best value 0.2871 at epoch 52; best weights restored",
+                    "cancel_requested": False,
+                    "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
+                    "finished_at": "2026-11-22T20:00:09Z", "spec": EARLY_STOPPING_EXAMPLE,
+                },
             ]
         }
     )  # fmt: skip

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from models.spec_datasets import DatasetSpec, ImdbDataset, ReutersDataset
+from models.spec_early_stopping import EarlyStoppingSpec, check_monitor
 from models.spec_layers import Embedding, Layer, StrictModel
 
 OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd", "adagrad", "adadelta", "adamax", "nadam"]
@@ -57,6 +58,9 @@ class FitSpec(StrictModel):
     )
     shuffle: bool = True
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    early_stopping: EarlyStoppingSpec | None = Field(
+        default=None, description="Stop when the monitored quantity stops improving"
+    )
 
 
 class ExperimentSpec(StrictModel):
@@ -105,4 +109,17 @@ class ExperimentSpec(StrictModel):
                 f"validation_split: dataset '{dataset.name}' already holds out validation "
                 "data; give one of the two"
             )
+        return fit
+
+    @field_validator("fit")
+    @classmethod
+    def _monitor_is_logged(cls, fit: FitSpec, info: ValidationInfo) -> FitSpec:
+        if fit.early_stopping is None:
+            return fit
+        dataset, compile_ = info.data.get("dataset"), info.data.get("compile")
+        has_validation = None
+        if dataset is not None:
+            has_validation = dataset.has_validation_data or fit.validation_split is not None
+        metrics = None if compile_ is None else list(compile_.metrics)
+        check_monitor(fit.early_stopping, has_validation, metrics)
         return fit

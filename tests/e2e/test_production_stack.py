@@ -99,3 +99,45 @@ def test_test_split_evaluation_is_stored_with_the_experiment(pg_stack: Api) -> N
     assert done["status"] == "succeeded", done["error"]
     assert set(done["test_metrics"]) == {"loss", "accuracy"}
     assert 0 <= done["test_metrics"]["accuracy"] <= 1
+
+
+def test_early_stopping_ends_an_overfitting_fit_and_says_why(pg_stack: Api) -> None:
+    # 500 units on 30 training points, no dropout (circles_overfit), one full batch per epoch:
+    # val_loss wanders up for some 15 epochs as the model leaves its 0.5 guesses, falls
+    # smoothly to its lowest near epoch 50, then rises as the model overfits. The warm-up
+    # skips the first wander, so it is overfitting that stops the fit.
+    spec = circles_spec(epochs=2000, name="circles-early-stopping")
+    spec["model"]["layers"] = [
+        {"type": "Dense", "units": 500, "activation": "relu"},
+        {"type": "Dense", "units": 1, "activation": "sigmoid"},
+    ]
+    spec["compile"]["optimizer"] = {"name": "adam", "learning_rate": 0.01}
+    stopping = {"monitor": "val_loss", "patience": 5, "start_from_epoch": 25}
+    spec["fit"].update(seed=1, early_stopping=stopping | {"restore_best_weights": True})
+    experiment_id = pg_stack.submit(spec)
+    done = pg_stack.wait_status(experiment_id, {"succeeded", "failed", "cancelled"}, timeout=300)
+    assert done["status"] == "succeeded", done["error"]
+    stopped = done["stopped_epoch"]
+    assert stopped is not None and 25 + 5 < stopped < 2000
+    assert (done["current_epoch"], done["epochs_total"]) == (stopped, 2000)
+    history = pg_stack.history(experiment_id)
+    assert [row["epoch"] for row in history] == list(range(1, stopped + 1))
+    assert done["stop_reason"].startswith("early stopping: val_loss did not improve")
+    assert done["stop_reason"].endswith("; best weights restored")
+    # The reason names the best epoch: the lowest val_loss after the warm-up.
+    best = min(history[25:], key=lambda row: row["val_loss"])
+    assert f"at epoch {best['epoch']};" in done["stop_reason"]
+    assert stopped - best["epoch"] == 5
+
+
+def test_a_val_monitor_without_validation_data_is_a_422_naming_the_monitor(
+    pg_stack: Api,
+) -> None:
+    spec = circles_spec(epochs=10)
+    del spec["dataset"]["n_train"]
+    spec["fit"]["early_stopping"] = {"monitor": "val_loss"}
+    response = pg_stack.http.post("/experiments", json=spec)
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["path"] == "fit.early_stopping.monitor"
+    assert error["type"] == "monitor_needs_validation_data"

@@ -3,7 +3,7 @@ Each function is its own short transaction (session_scope is the edge)."""
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,6 +13,13 @@ from models.db import session_scope
 from models.tables import EpochMetric, Experiment, ExperimentStatus, utcnow
 
 RUNNING = ExperimentStatus.RUNNING.value
+
+
+class EarlyStop(NamedTuple):
+    """Early stopping ended the fit: the last epoch that ran (from 1) and why."""
+
+    epoch: int
+    reason: str
 
 
 def claim(experiment_id: int, worker: str) -> dict[str, Any] | None:
@@ -83,12 +90,26 @@ def heartbeat(experiment_id: int) -> bool:
         )
 
 
-def finish(experiment_id: int, status: ExperimentStatus, error: str | None = None) -> None:
+def finish(
+    experiment_id: int,
+    status: ExperimentStatus,
+    error: str | None = None,
+    early_stop: EarlyStop | None = None,
+) -> None:
+    # The stop is written with the final status, so a reader never sees a finished
+    # experiment whose early stop is not recorded yet.
+    stopped_epoch, stop_reason = early_stop or (None, None)
     with session_scope() as session:
         session.execute(
             update(Experiment)
             .where(Experiment.id == experiment_id, Experiment.status == RUNNING)
-            .values(status=status.value, error=error, finished_at=utcnow())
+            .values(
+                status=status.value,
+                error=error,
+                finished_at=utcnow(),
+                stopped_epoch=stopped_epoch,
+                stop_reason=stop_reason,
+            )
         )
 
 

@@ -4,6 +4,7 @@ import logging
 import re
 import socket
 from dataclasses import replace
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -15,11 +16,17 @@ from worker.training import progress
 from worker.training.build import build_model
 from worker.training.callbacks import EpochWriter
 from worker.training.data import LoadedData, load_dataset
+from worker.training.early_stop import EarlyStopper
 from worker.training.targets import shape_targets
 
 log = logging.getLogger(__name__)
 # Lines of TensorFlow's embedded graph tracebacks ("File ...", indented code, node names).
 _TRACEBACK_LINE = re.compile(r"^\s|most recent call last|^Traceback")
+
+
+class Fitted(NamedTuple):
+    writer: EpochWriter
+    early_stop: progress.EarlyStop | None  # set only when early stopping ended the fit
 
 
 def run_experiment(experiment_id: int) -> str:
@@ -30,7 +37,7 @@ def run_experiment(experiment_id: int) -> str:
         return "not_ours"
     settings = get_settings()
     try:
-        writer = _fit(
+        writer, stopped_early = _fit(
             experiment_id, ExperimentSpec.model_validate(raw), settings.cancel_check_seconds
         )
     except Exception as exc:
@@ -49,17 +56,19 @@ def run_experiment(experiment_id: int) -> str:
         error = f"diverged: the loss became NaN or infinite at epoch {writer.diverged_epoch}"
     elif writer.stop_reason == "cancelled":
         status = ExperimentStatus.CANCELLED
-    progress.finish(experiment_id, status, error)
+    progress.finish(experiment_id, status, error, stopped_early)
     return status.value
 
 
-def _fit(experiment_id: int, spec: ExperimentSpec, check_seconds: float) -> EpochWriter:
+def _fit(experiment_id: int, spec: ExperimentSpec, check_seconds: float) -> Fitted:
     if spec.fit.seed is not None:
         keras.utils.set_random_seed(spec.fit.seed)
     data = load_dataset(spec.dataset)
     model = build_model(spec, data.input_shape)
     data = _shape_for(model, spec, data)
     writer = EpochWriter(experiment_id, check_seconds)
+    stopping = spec.fit.early_stopping
+    stopper = None if stopping is None else EarlyStopper(stopping)
     model.fit(
         data.x_train,
         data.y_train,
@@ -68,16 +77,25 @@ def _fit(experiment_id: int, spec: ExperimentSpec, check_seconds: float) -> Epoc
         epochs=spec.fit.epochs,
         batch_size=spec.fit.batch_size,
         shuffle=spec.fit.shuffle,
-        callbacks=[writer],
+        # The stopper after the writer: each epoch is in SQL before the stop decision, so
+        # the history ends exactly at the epoch recorded as stopped_epoch.
+        callbacks=[writer] if stopper is None else [writer, stopper],
         verbose=0,
     )
     if data.test is not None and writer.stop_reason is None:
-        x_test, y_test = data.test
-        scores = model.evaluate(
-            x_test, y_test, batch_size=spec.fit.batch_size, verbose=0, return_dict=True
-        )
-        progress.store_test_metrics(experiment_id, progress.clean_metrics(scores))
-    return writer
+        _evaluate(experiment_id, model, data.test, spec.fit.batch_size)
+    if stopper is None or writer.stop_reason is not None:  # cancel, NaN, shutdown come first
+        return Fitted(writer, None)
+    return Fitted(writer, stopper.outcome(spec.fit.epochs))
+
+
+def _evaluate(
+    experiment_id: int, model: keras.Model, test: tuple[np.ndarray, np.ndarray], batch_size: int
+) -> None:
+    """The held-out test evaluation (with the best weights when early stopping restored them)."""
+    x_test, y_test = test
+    scores = model.evaluate(x_test, y_test, batch_size=batch_size, verbose=0, return_dict=True)
+    progress.store_test_metrics(experiment_id, progress.clean_metrics(scores))
 
 
 def _shape_for(model: keras.Model, spec: ExperimentSpec, data: LoadedData) -> LoadedData:

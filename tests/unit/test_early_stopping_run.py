@@ -1,0 +1,89 @@
+"""Early stopping in a real worker run (tiny circles fits) against a SQLite database: the
+history ends at the stopped epoch, and the experiment says when and why it stopped."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from models.db import session_scope
+from models.tables import EpochMetric, Experiment
+from tests.helpers import circles_spec
+from worker.training import progress
+from worker.training.run import run_experiment
+
+# min_delta 10 is an improvement no loss makes: the first epoch stays the best, so the stop
+# falls at a known epoch (1 + patience) whatever the numbers are.
+NEVER_IMPROVES = {"monitor": "loss", "min_delta": 10, "patience": 2}
+
+
+def tiny_spec(epochs: int, stopping: dict[str, Any]) -> dict[str, Any]:
+    spec = circles_spec(epochs=epochs)
+    spec["model"]["layers"] = [
+        {"type": "Dense", "units": 8, "activation": "relu"},
+        {"type": "Dense", "units": 1, "activation": "sigmoid"},
+    ]
+    spec["fit"].update(seed=1, early_stopping=stopping)
+    return spec
+
+
+def run(spec: dict[str, Any]) -> tuple[Experiment, list[EpochMetric]]:
+    """Queue the spec as the API would, run it as the worker does, read back what it wrote."""
+    with session_scope() as session:
+        queued = Experiment(spec=spec, epochs_total=spec["fit"]["epochs"])
+        session.add(queued)
+        session.flush()
+        experiment_id = queued.id
+    run_experiment(experiment_id)
+    with session_scope() as session:
+        experiment = session.get(Experiment, experiment_id)
+        assert experiment is not None
+        session.expunge(experiment)
+        query = select(EpochMetric).where(EpochMetric.experiment_id == experiment_id)
+        rows = list(session.scalars(query.order_by(EpochMetric.epoch)))
+    return experiment, rows
+
+
+@pytest.mark.parametrize(
+    ("restore", "weights"), [(False, "last weights kept"), (True, "best weights restored")]
+)
+def test_stops_early_writing_exactly_the_epochs_that_ran(
+    sqlite_db: str, restore: bool, weights: str
+) -> None:
+    experiment, rows = run(tiny_spec(50, NEVER_IMPROVES | {"restore_best_weights": restore}))
+    assert experiment.status == "succeeded", experiment.error
+    assert experiment.stopped_epoch == 3 == experiment.current_epoch
+    assert [row.epoch for row in rows] == [1, 2, 3]
+    assert experiment.stop_reason == (
+        "early stopping: loss did not improve by more than 10 for 2 epochs after its best "
+        f"value {rows[0].metrics['loss']:.4g} at epoch 1; {weights}"
+    )
+
+
+def test_a_stop_at_the_last_epoch_is_no_early_stop(sqlite_db: str) -> None:
+    experiment, rows = run(tiny_spec(3, NEVER_IMPROVES))
+    assert experiment.status == "succeeded", experiment.error
+    assert (experiment.stopped_epoch, experiment.stop_reason) == (None, None)
+    assert [row.epoch for row in rows] == [1, 2, 3]
+
+
+def test_patience_longer_than_the_fit_runs_every_epoch(sqlite_db: str) -> None:
+    experiment, rows = run(tiny_spec(6, {"monitor": "val_accuracy", "patience": 100}))
+    assert experiment.status == "succeeded", experiment.error
+    assert (experiment.stopped_epoch, experiment.stop_reason) == (None, None)
+    assert len(rows) == 6
+
+
+def test_a_cancel_at_the_same_epoch_wins(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    record: Callable[[int, int, dict], bool] = progress.record_epoch
+
+    def cancel_at_2(experiment_id: int, epoch: int, metrics: dict) -> bool:
+        return record(experiment_id, epoch, metrics) or epoch == 2
+
+    monkeypatch.setattr(progress, "record_epoch", cancel_at_2)
+    # patience 0: early stopping would also end the fit at epoch 2
+    experiment, rows = run(tiny_spec(50, NEVER_IMPROVES | {"patience": 0}))
+    assert experiment.status == "cancelled"
+    assert (experiment.stopped_epoch, experiment.stop_reason) == (None, None)
+    assert [row.epoch for row in rows] == [1, 2]
