@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from models.db import get_sessionmaker
 from models.settings import Settings, get_settings
-from models.tables import Dataset, Experiment
+from models.tables import Dataset, Experiment, Study
 
 
 def get_session() -> Iterator[Session]:
@@ -52,3 +52,13 @@ def get_dataset(
 
 
 DatasetDep = Annotated[Dataset, Depends(get_dataset)]
+
+
+def get_study(session: SessionDep, study_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Study:
+    study = session.get(Study, study_id)
+    if study is None:
+        raise HTTPException(status_code=404, detail=f"study {study_id} not found")
+    return study
+
+
+StudyDep = Annotated[Study, Depends(get_study)]

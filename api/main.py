@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api import errors
-from api.routers import datasets, experiments, health, plots, validate
+from api.routers import datasets, experiments, health, plots, recipes, studies, validate
 from api.schemas import ValidationErrorRead
 from models.settings import get_settings
 
@@ -41,6 +41,8 @@ def create_app() -> FastAPI:
     app.include_router(validate.router)
     app.include_router(experiments.router)
     app.include_router(plots.router)
+    app.include_router(studies.router)
+    app.include_router(recipes.router)
     app.include_router(datasets.router)
     app.include_router(health.router)
     return app
