@@ -1,5 +1,7 @@
 """Error bodies: every 4xx is JSON that names what was wrong."""
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,18 +14,16 @@ from models.shapes import ShapeError
 _ROOTS = ("body", "query", "path", "header")
 
 
-def json_path(loc: tuple[Any, ...] | list[Any], document: Any) -> str:
-    """Turn a pydantic location into a JSON path like `model.layers[0].units`.
-
-    Pydantic puts the tag of a discriminated union (e.g. "Dense") into the location; walking
-    the submitted document tells those tags from real keys, so they are left out."""
-    parts: list[str] = []
+def clean_loc(loc: tuple[Any, ...] | list[Any], document: Any) -> list[str | int]:
+    """A pydantic location without the tags of discriminated unions (e.g. "Dense"): walking
+    the submitted document tells those tags from real keys."""
+    parts: list[str | int] = []
     node = document
     for seg in loc:
         if node is not None and not isinstance(node, dict | list):
             break  # the error is about this scalar (e.g. "adamx" given for an optimizer)
         if isinstance(seg, int):
-            parts.append(f"[{seg}]")
+            parts.append(seg)
             node = node[seg] if isinstance(node, list) and -len(node) <= seg < len(node) else None
             continue
         if (
@@ -32,9 +32,31 @@ def json_path(loc: tuple[Any, ...] | list[Any], document: Any) -> str:
             and seg in (node.get("type"), node.get("name"))
         ):
             continue  # a union tag, not a key
-        parts.append(f".{seg}" if parts else str(seg))
+        parts.append(seg)
         node = node.get(seg) if isinstance(node, dict) else None
-    return "".join(parts).lstrip(".") or "(body)"
+    return parts
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][\w-]*")
+
+
+def format_path(parts: list[str | int]) -> str:
+    """`model.layers[0].units`; a key that is not a plain name (a study's JSON-path keys,
+    like grid["model.layers[1].rate"]) is quoted, so the path stays readable."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out or "(body)"
+
+
+def json_path(loc: tuple[Any, ...] | list[Any], document: Any) -> str:
+    """Turn a pydantic location into a JSON path like `model.layers[0].units`."""
+    return format_path(clean_loc(loc, document))
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -15,6 +15,8 @@ from api.routers import (
     health,
     plots,
     plots_studies,
+    recipes,
+    studies,
     validate,
 )
 from api.schemas import ValidationErrorRead
@@ -49,6 +51,8 @@ def create_app() -> FastAPI:
     app.include_router(validate.router)
     app.include_router(experiments.router)
     app.include_router(plots.router)
+    app.include_router(studies.router)
+    app.include_router(recipes.router)
     app.include_router(plots_studies.router)
     app.include_router(diagnosis.router)
     app.include_router(datasets.router)

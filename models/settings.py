@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=100 * 1024**2, ge=1024, le=64 * 1024**3)
     # Most samples an uploaded dataset may hold, test split included.
     max_dataset_rows: int = Field(default=5_000_000, ge=1, le=2**31 - 1)
+    # Most experiments one study may create (variants x grid points x repeats); a study is
+    # created in one transaction, so this bounds that transaction and the queue it fills.
+    max_study_experiments: int = Field(default=200, ge=1, le=10_000)
     log_level: str = "INFO"
     # Keras's dataset cache folder (mnist.npz, imdb.npz, ...). Unset: $KERAS_HOME/datasets or
     # ~/.keras/datasets, where keras.utils.get_file puts them, so existing caches are reused.

@@ -1,17 +1,15 @@
 """Over- and underfitting of one experiment, read from its stored history (models/diagnosis.py
 holds the rules; this module only gathers what they need)."""
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 from fastapi import APIRouter
 
 from api import queries
 from api.deps import ExperimentDep, SessionDep
+from api.diagnosing import diagnose_experiment
 from api.diagnosis_schemas import DiagnosisRead
 from api.routers.experiments import NOT_FOUND
-from models.diagnosis import diagnose
-from models.diagnosis_advice import facts_from_spec
-from models.tables import FINAL_STATUSES, ExperimentStatus
 
 router = APIRouter(tags=["diagnosis"])
 
@@ -28,16 +26,7 @@ def get_experiment_diagnosis(experiment: ExperimentDep, session: SessionDep) -> 
     last epoch, the rule parameters applied and remedies that fit the model. Readable while
     the job runs (`finished: false`); an experiment without finished epochs is
     insufficient_data, not an error."""
-    facts = facts_from_spec(experiment.spec)
-    if experiment.stopped_epoch is not None:
-        # Early stopping already ended this run, so it is not advised as something new.
-        facts = replace(facts, early_stopping=True)
-    result = diagnose(
-        queries.history(session, experiment.id),
-        epochs_total=experiment.epochs_total,
-        finished=ExperimentStatus(experiment.status) in FINAL_STATUSES,
-        facts=facts,
-    )
+    result = diagnose_experiment(experiment, queries.history(session, experiment.id))
     return DiagnosisRead.model_validate(
         {"experiment_id": experiment.id, "status": experiment.status, **asdict(result)}
     )

@@ -3,13 +3,13 @@ any experiments side by side. Same sizes, styles and errors as the experiment pl
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import study_queries
-from api.deps import SessionDep
+from api.deps import SessionDep, StudyDep
 from api.plotting import base_metric, png_bytes, recorded_metrics
 from api.plotting_studies import compare_figure, grid_figure, study_figure
 from api.schemas import ErrorRead
@@ -39,16 +39,6 @@ def _responses(
         409: {"model": ErrorRead, "description": conflict},
         422: {"model": ErrorRead, "description": invalid},
     }
-
-
-def get_study(session: SessionDep, study_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Study:
-    study = session.get(Study, study_id)
-    if study is None:
-        raise HTTPException(404, detail=f"study {study_id} not found")
-    return study
-
-
-StudyDep = Annotated[Study, Depends(get_study)]
 
 
 def _require(metric: str, known: list[str], what: str = "recorded") -> None:

@@ -1,0 +1,69 @@
+"""/recipes: ready-made studies, created on a dataset in one call."""
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep, SettingsDep
+from api.queries import check_dataset, dataset_input_shape
+from api.recipe_schemas import RecipeApply, RecipeRead
+from api.schemas import ErrorRead
+from api.studies import reads, recipes
+from api.studies.create import create_study
+from api.studies.heads import TaskError, task_of
+from api.study_schemas import StudyCreate, StudyRead
+from models.spec_datasets import UploadedDataset
+from models.tables import Dataset
+
+router = APIRouter(prefix="/recipes", tags=["studies"])
+
+
+@router.get("", response_model=list[RecipeRead], summary="List the ready-made studies")
+def list_recipes() -> list[RecipeRead]:
+    return [recipe.read for recipe in recipes.RECIPES.values()]
+
+
+@router.post(
+    "/{name}",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StudyRead,
+    responses={404: {"model": ErrorRead}},
+    summary="Create a ready-made study on a dataset",
+)
+def create_recipe_study(
+    name: str,
+    body: RecipeApply,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+) -> StudyRead:
+    """The recipe's models get the dataset's input (a Flatten first for images) and head:
+    Dense(1, sigmoid) with binary_crossentropy for two classes, Dense(classes, softmax) with
+    sparse_categorical_crossentropy for more, Dense(1) with mean_squared_error for
+    regression. Answers as POST /studies does."""
+    if name not in recipes.RECIPES:
+        known = ", ".join(recipes.RECIPES)
+        raise HTTPException(404, detail=f"recipe '{name}' not found; known: {known}")
+    study_body = StudyCreate.model_validate(_study_request(session, name, body))
+    study = create_study(session, study_body, settings)
+    response.headers["Location"] = str(request.url_for("get_study", study_id=study.id))
+    return reads.read_one(session, study)
+
+
+def _study_request(session: Session, name: str, body: RecipeApply) -> dict[str, Any]:
+    check_dataset(session, body.dataset)  # an upload that does not exist: 422
+    stored = (
+        session.get(Dataset, body.dataset.dataset_id)
+        if isinstance(body.dataset, UploadedDataset)
+        else None
+    )
+    try:
+        task = task_of(body.dataset, stored)
+        frame = recipes.frame_for(body, task, dataset_input_shape(session, body.dataset))
+    except TaskError as problem:
+        error = {"type": "recipe_unfit", "loc": ("body", "dataset"), "msg": str(problem)}
+        raise RequestValidationError([error], body=body.model_dump(mode="json")) from None
+    return recipes.study_request(name, body, frame, None if stored is None else stored.rows)

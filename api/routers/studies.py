@@ -1,0 +1,73 @@
+"""/studies: models side by side, created and enqueued in one transaction."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+
+from api.deps import SessionDep, SettingsDep, StudyDep
+from api.schemas import ErrorRead
+from api.studies import reads
+from api.studies.create import create_study as create
+from api.study_schemas import StudyCreate, StudyPage, StudyRead
+
+router = APIRouter(prefix="/studies", tags=["studies"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StudyRead,
+    summary="Create a study: variants of a base spec, each run `repeats` times",
+)
+def create_study(
+    body: StudyCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+) -> StudyRead:
+    """Every variant (the base's override deep-merged, then its `set` paths) at every grid
+    point is checked as a full experiment; a problem is a 422 whose `path` points into this
+    request (e.g. `variants[1].override.model.layers[0].units`) and whose message names the
+    variant. All experiments are stored in one transaction and enqueued after it commits."""
+    study = create(session, body, settings)
+    response.headers["Location"] = str(request.url_for("get_study", study_id=study.id))
+    return reads.read_one(session, study)
+
+
+@router.get("", response_model=StudyPage, summary="List studies, newest first")
+def list_studies(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> StudyPage:
+    items, total = reads.list_page(session, limit, offset)
+    return StudyPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/{study_id}",
+    response_model=StudyRead,
+    responses=NOT_FOUND,
+    summary="Read a study: status and per-variant summary",
+)
+def get_study(study: StudyDep, session: SessionDep) -> StudyRead:
+    """Per variant: runs finished of total, each run's best epoch (lowest val_loss, or loss
+    without validation) with the metrics there and at the end, and their mean and sample
+    standard deviation over the succeeded repeats."""
+    return reads.read_one(session, study)
+
+
+@router.post(
+    "/{study_id}/cancel",
+    response_model=StudyRead,
+    responses={**NOT_FOUND, 409: {"model": ErrorRead}},
+    summary="Cancel every queued or running experiment of a study",
+)
+def cancel_study(study: StudyDep, session: SessionDep) -> StudyRead:
+    """Queued runs become `cancelled` at once; running ones get `cancel_requested` and stop
+    within an epoch. 409 when every run has already finished."""
+    if reads.request_cancel(session, study) == 0:
+        raise HTTPException(409, detail=f"study {study.id} has nothing left to cancel")
+    return reads.read_one(session, study)
