@@ -10,6 +10,7 @@ from api.studies.summary import aggregate, best_row, monitor_of, run_summary, st
 from api.study_queries import Run
 from api.study_schemas import StudyStatus
 from models.tables import Experiment, ExperimentStatus
+from tests.helpers import circles_spec
 
 OK = ExperimentStatus.SUCCEEDED
 
@@ -83,11 +84,12 @@ def test_a_variant_with_nothing_finished_has_no_numbers_yet() -> None:
     assert summary.per_run[0].best_epoch == 1  # a running run's own numbers are shown
 
 
-def test_summarize_keeps_variant_order_and_leaves_the_diagnosis_hook_empty() -> None:
+def test_summarize_keeps_variant_order_and_diagnoses_each_variant() -> None:
     def run(id_: int, variant: str, repeat: int) -> Run:
         experiment = Experiment(
-            id=id_, status="succeeded", variant=variant, repeat=repeat, grid_values=None
-        )
+            id=id_, status="succeeded", variant=variant, repeat=repeat, grid_values=None,
+            spec=circles_spec(epochs=2), epochs_total=2,
+        )  # fmt: skip
         return Run(experiment, curve([0.5, 0.4]))
 
     by_variant = {
@@ -98,7 +100,8 @@ def test_summarize_keeps_variant_order_and_leaves_the_diagnosis_hook_empty() -> 
     assert [s.variant for s in summaries] == ["smaller", "bigger"]
     assert [r.repeat for r in summaries[0].per_run] == [0, 1]
     assert summaries[0].best_epoch is not None and summaries[0].best_epoch.std == 0.0
-    assert all(s.diagnosis is None for s in summaries)
+    # Two epochs are too few for a verdict, and it says so rather than guessing.
+    assert [s.diagnosis["verdict"] for s in summaries if s.diagnosis] == ["insufficient_data"] * 2
 
 
 @pytest.mark.parametrize(
