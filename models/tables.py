@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -61,6 +62,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# The owner of everything in the embedded single-user mode (and of rows made before owners).
+LOCAL_OWNER = "local"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -87,6 +92,7 @@ class Experiment(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), default=LOCAL_OWNER, index=True)
     name: Mapped[str | None] = mapped_column(String(200))
     tags: Mapped[list[str]] = mapped_column(default=list)
     spec: Mapped[dict[str, Any]]
@@ -102,6 +108,8 @@ class Experiment(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    # Deliveries that claimed this job; capped by a setting, past which it fails.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # Set when the experiment is one run of a study: which variant, which repeat, and the
     # values the study's grid gave its swept fields (JSON path -> value).
@@ -128,6 +136,7 @@ class Study(Base):
     __tablename__ = "studies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), default=LOCAL_OWNER, index=True)
     name: Mapped[str | None] = mapped_column(String(200))
     # The request as submitted: base spec, variants (partial overrides), grid, repeats.
     definition: Mapped[dict[str, Any]]
@@ -165,11 +174,16 @@ class Dataset(Base):
     the data directory. sha256 is its content address: identical uploads share one row."""
 
     __tablename__ = "datasets"
-    __table_args__ = (CheckConstraint("format IN ('csv', 'npz')", name="format_known"),)
+    __table_args__ = (
+        CheckConstraint("format IN ('csv', 'npz')", name="format_known"),
+        # Content-addressed per owner: two owners uploading the same file get a row each.
+        UniqueConstraint("owner", "sha256", name="uq_datasets_owner_sha256"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), default=LOCAL_OWNER, index=True)
     name: Mapped[str] = mapped_column(String(200))
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
     format: Mapped[str] = mapped_column(String(8))
     filename: Mapped[str] = mapped_column(String(255))
     # The CSV column the labels came from; None for an NPZ, whose labels are its `y`.
@@ -186,4 +200,35 @@ class Dataset(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     # Relative to the data directory, so the API and workers may mount it at different places.
     path: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """A bearer token, stored as its SHA-256 (never the token); made by `fitq create-key`."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(
+        String(12), doc="The token's first characters, to tell keys apart"
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    """A client's Idempotency-Key on a POST, so a retry returns what the first call made."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("owner", "key", name="uq_idempotency_keys_owner_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(255))
+    # A hash of method, path and body: the same key with another request is a 422.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.uploads.common import ParsedDataset
-from models.tables import Dataset
+from models.tables import LOCAL_OWNER, Dataset
 
 _CHUNK = 1024 * 1024
 
@@ -62,6 +62,7 @@ def save(
     new_id = session.execute(
         insert(Dataset)
         .values(
+            owner=LOCAL_OWNER,
             sha256=address,
             path=relative,
             format=parsed.format,
@@ -76,10 +77,11 @@ def save(
             test_rows=parsed.test_rows,
             **upload,
         )
-        .on_conflict_do_nothing(index_elements=["sha256"])
+        .on_conflict_do_nothing(index_elements=["owner", "sha256"])
         .returning(Dataset.id)
     ).scalar_one_or_none()
-    dataset = session.scalars(select(Dataset).where(Dataset.sha256 == address)).one()
+    same = (Dataset.owner == LOCAL_OWNER) & (Dataset.sha256 == address)
+    dataset = session.scalars(select(Dataset).where(same)).one()
     return dataset, new_id is not None
 
 
