@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api import errors
+from api.body_limit import BodyLimitMiddleware
 from api.routers import (
     datasets,
     diagnosis,
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
         responses={422: {"model": ValidationErrorRead, "description": "Invalid input"}},
     )
     errors.install(app)
+    app.add_middleware(BodyLimitMiddleware)
     app.include_router(validate.router)
     app.include_router(experiments.router)
     app.include_router(plots.router)
