@@ -20,7 +20,7 @@ from api.routers import (
     studies,
     validate,
 )
-from api.schemas import ValidationErrorRead
+from api.schemas import ErrorRead, ValidationErrorRead
 from models.settings import get_settings
 
 
@@ -46,7 +46,11 @@ def create_app() -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        responses={422: {"model": ValidationErrorRead, "description": "Invalid input"}},
+        responses={
+            400: {"model": ErrorRead, "description": "The body could not be read (not UTF-8)"},
+            413: {"model": ErrorRead, "description": "The body is past FITQ_MAX_REQUEST_BYTES"},
+            422: {"model": ValidationErrorRead, "description": "Invalid input"},
+        },
     )
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware)

@@ -56,7 +56,7 @@ def list_experiments(
     session: SessionDep,
     status: ExperimentStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> ExperimentPage:
     items, total = queries.list_page(session, status, limit, offset)
     return ExperimentPage(items=items, total=total, limit=limit, offset=offset)

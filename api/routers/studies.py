@@ -46,7 +46,7 @@ def create_study(
 def list_studies(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> StudyPage:
     items, total = reads.list_page(session, limit, offset)
     return StudyPage(items=items, total=total, limit=limit, offset=offset)
