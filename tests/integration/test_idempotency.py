@@ -1,10 +1,14 @@
 """Idempotency-Key: a retry returns what the first request made and creates nothing."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
 from fastapi.testclient import TestClient
 
+from api.idempotency import claim, request_hash, settle
+from models.db import get_sessionmaker
+from models.tables import LOCAL_OWNER
 from tests.helpers import circles_spec
 from tests.integration.test_experiments_api import queued_ids
 
@@ -88,3 +92,23 @@ def test_concurrent_duplicates_create_one_experiment(
     assert len({experiment_id for _, experiment_id in answers}) == 1
     assert client.get("/experiments").json()["total"] == 1
     assert queued_ids(redis_client) == [answers[0][1]]
+
+
+def test_a_racing_claim_waits_for_the_winner_and_replays_it(client: TestClient) -> None:
+    """Two transactions claim one key: the second blocks on the unique index until the first
+    commits, then gets the first one's resource instead of creating its own."""
+    digest = request_hash("POST", "/experiments", {"a": 1})
+    winner, loser = get_sessionmaker()(), get_sessionmaker()()
+    try:
+        assert claim(winner, LOCAL_OWNER, "race", digest, "experiments") is None
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(claim, loser, LOCAL_OWNER, "race", digest, "experiments")
+            time.sleep(0.3)
+            assert not waiting.done()  # blocked on the winner's uncommitted row
+            settle(winner, LOCAL_OWNER, "race", 42)
+            winner.commit()
+            assert waiting.result(timeout=10) == 42
+    finally:
+        loser.rollback()
+        winner.close()
+        loser.close()
