@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from api import errors
+from api.body_limit import BodyLimitMiddleware
 from api.routers import (
     datasets,
     diagnosis,
@@ -19,7 +20,7 @@ from api.routers import (
     studies,
     validate,
 )
-from api.schemas import ValidationErrorRead
+from api.schemas import ErrorRead, ValidationErrorRead
 from models.settings import get_settings
 
 
@@ -45,9 +46,14 @@ def create_app() -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        responses={422: {"model": ValidationErrorRead, "description": "Invalid input"}},
+        responses={
+            400: {"model": ErrorRead, "description": "The body could not be read (not UTF-8)"},
+            413: {"model": ErrorRead, "description": "The body is past FITQ_MAX_REQUEST_BYTES"},
+            422: {"model": ValidationErrorRead, "description": "Invalid input"},
+        },
     )
     errors.install(app)
+    app.add_middleware(BodyLimitMiddleware)
     app.include_router(validate.router)
     app.include_router(experiments.router)
     app.include_router(plots.router)

@@ -8,7 +8,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.schemas import ExperimentRead
-from models import shapes
+from models import limits, shapes
+from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
 from models.spec_datasets import DatasetSpec, UploadedDataset
 from models.tables import Dataset, EpochMetric, Experiment, ExperimentStatus, utcnow
@@ -45,13 +46,22 @@ def check_dataset(session: Session, dataset: DatasetSpec) -> None:
     raise RequestValidationError([error], body={"dataset": dataset.model_dump(mode="json")})
 
 
-def check_spec(session: Session, spec: ExperimentSpec) -> tuple[int, ...] | None:
-    """Checks that need the database or the dataset's shape (422 on failure); returns the
-    model's input shape when it is known."""
+def check_spec(
+    session: Session, spec: ExperimentSpec, settings: Settings | None = None
+) -> tuple[int, ...] | None:
+    """Checks that need the database, the dataset's shape or the server's limits (422 on
+    failure); returns the model's input shape when it is known. Every route that takes a
+    spec (experiments, dry runs, studies, recipes) comes through here."""
     check_dataset(session, spec.dataset)
     input_shape = dataset_input_shape(session, spec.dataset)
     if input_shape is not None:
         shapes.check(input_shape, spec.model.layers)  # ShapeError -> 422, see api/errors.py
+    over = limits.problems(spec, input_shape, settings or get_settings())
+    if over:
+        errors = [
+            {"type": limits.LIMIT_EXCEEDED, "loc": ("body", *p.loc), "msg": p.msg} for p in over
+        ]
+        raise RequestValidationError(errors, body=spec.model_dump(mode="json"))
     return input_shape
 
 

@@ -185,6 +185,17 @@ class ValidationErrorRead(BaseModel):
     detail: list[FieldError]
 
 
+class InvalidRead(BaseModel):
+    """A 422 of a route that also refuses in words (a metric that was not recorded): the
+    words, or the per-field list of any invalid request (e.g. a path id below 1)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"detail": "metric 'auc' was not recorded"}]}
+    )
+
+    detail: str | list[FieldError]
+
+
 class LayerSummary(BaseModel):
     name: str
     type: str

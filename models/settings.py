@@ -41,11 +41,24 @@ class Settings(BaseSettings):
     # Largest uploaded dataset file (bytes); an NPZ may not unpack to more than this either.
     # The API stops reading a request as soon as it passes the limit.
     max_upload_bytes: int = Field(default=100 * 1024**2, ge=1024, le=64 * 1024**3)
-    # Most samples an uploaded dataset may hold, test split included.
+    # Most samples a dataset may hold, test split included: an upload's rows, a generated
+    # dataset's n_samples.
     max_dataset_rows: int = Field(default=5_000_000, ge=1, le=2**31 - 1)
     # Most experiments one study may create (variants x grid points x repeats); a study is
     # created in one transaction, so this bounds that transaction and the queue it fills.
     max_study_experiments: int = Field(default=200, ge=1, le=10_000)
+    # Most parameters a submitted model may have (counted as Keras counts them); more is a 422.
+    max_parameters: int = Field(default=10_000_000, ge=1, le=2**40)
+    # Largest estimated training memory (bytes) of a submitted spec: weights, gradients,
+    # optimizer slots and one batch of activations, as the dry run reports it; more is a 422.
+    max_memory_bytes: int = Field(default=8 * 1024**3, ge=1024**2, le=2**50)
+    # Most epochs a spec may ask for (the spec itself allows up to 100,000).
+    max_epochs: int = Field(default=100_000, ge=1, le=100_000)
+    # Largest batch size a spec may ask for (the spec itself allows up to 65,536).
+    max_batch_size: int = Field(default=65_536, ge=1, le=65_536)
+    # Largest JSON request body (bytes); a bigger one is a 413 before it is read to the end.
+    # Dataset uploads have their own limit, FITQ_MAX_UPLOAD_BYTES.
+    max_request_bytes: int = Field(default=1024**2, ge=1024, le=1024**3)
     log_level: str = "INFO"
     # Keras's dataset cache folder (mnist.npz, imdb.npz, ...). Unset: $KERAS_HOME/datasets or
     # ~/.keras/datasets, where keras.utils.get_file puts them, so existing caches are reused.

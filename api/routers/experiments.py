@@ -6,8 +6,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from api import queries
 from api.deps import ExperimentDep, SessionDep
+from api.idempotency import IdempotencyKeyHeader, create_once
 from api.schemas import EpochRow, ErrorRead, ExperimentCreate, ExperimentPage, ExperimentRead
-from models.tables import FINAL_STATUSES, ExperimentStatus
+from models.tables import FINAL_STATUSES, Experiment, ExperimentStatus
 from worker.enqueue import enqueue_training
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
@@ -21,20 +22,33 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}
     summary="Submit an experiment",
 )
 def create_experiment(
-    body: ExperimentCreate, session: SessionDep, request: Request, response: Response
+    body: ExperimentCreate,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> ExperimentRead:
     """Validates the spec, stores it as `queued` and enqueues it after the commit.
 
     A model whose layers cannot take the dataset's input shape (Conv2D on flat vectors, a
     kernel larger than its input, ...) is a 422 with `type: shape_error` and `path`
-    pointing at the layer; an upload that does not exist is a 422 at dataset.dataset_id."""
-    queries.check_spec(session, body)
-    experiment = queries.create_experiment(session, body)
-    enqueue_training(session, experiment.id)
+    pointing at the layer; an upload that does not exist is a 422 at dataset.dataset_id; a
+    spec past one of the server's limits is a 422 with `type: limit_exceeded`."""
+
+    def create() -> Experiment:
+        queries.check_spec(session, body)
+        experiment = queries.create_experiment(session, body)
+        enqueue_training(session, experiment.id)
+        return experiment
+
+    body_json = body.model_dump(mode="json")
+    experiment = create_once(
+        session, request, response, body_json, idempotency_key, create, Experiment
+    )
     response.headers["Location"] = str(
         request.url_for("get_experiment", experiment_id=experiment.id)
     )
-    return queries.to_read(experiment, None)
+    return queries.read_one(session, experiment)
 
 
 @router.get("", response_model=ExperimentPage, summary="List experiments, newest first")
@@ -42,7 +56,7 @@ def list_experiments(
     session: SessionDep,
     status: ExperimentStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> ExperimentPage:
     items, total = queries.list_page(session, status, limit, offset)
     return ExperimentPage(items=items, total=total, limit=limit, offset=offset)

@@ -8,7 +8,7 @@ from api import queries
 from api.deps import ExperimentDep, SessionDep
 from api.plotting import history_figure, png_bytes, recorded_metrics
 from api.routers.experiments import NOT_FOUND
-from api.schemas import ErrorRead
+from api.schemas import ErrorRead, InvalidRead
 
 router = APIRouter(tags=["plots"])
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["plots"])
         200: {"content": {"image/png": {}}, "description": "The learning curves as PNG"},
         **NOT_FOUND,
         409: {"model": ErrorRead, "description": "No epoch has finished yet"},
-        422: {"model": ErrorRead, "description": "The metric was not recorded"},
+        422: {"model": InvalidRead, "description": "The metric was not recorded"},
     },
     summary="Learning curves: training solid, validation dashed",
 )

@@ -12,7 +12,7 @@ from api import study_queries
 from api.deps import SessionDep, StudyDep
 from api.plotting import base_metric, png_bytes, recorded_metrics
 from api.plotting_studies import compare_figure, grid_figure, study_figure
-from api.schemas import ErrorRead
+from api.schemas import ErrorRead, InvalidRead
 from api.study_plot_data import (
     default_metric,
     experiment_labels,
@@ -37,7 +37,7 @@ def _responses(
         200: {"content": {"image/png": {}}, "description": png},
         404: {"model": ErrorRead, "description": not_found},
         409: {"model": ErrorRead, "description": conflict},
-        422: {"model": ErrorRead, "description": invalid},
+        422: {"model": InvalidRead, "description": invalid},
     }
 
 

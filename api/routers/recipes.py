@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
+from api.idempotency import IdempotencyKeyHeader, create_once
 from api.queries import check_dataset, dataset_input_shape
 from api.recipe_schemas import RecipeApply, RecipeRead
 from api.schemas import ErrorRead
@@ -15,7 +16,7 @@ from api.studies.create import create_study
 from api.studies.heads import TaskError, task_of
 from api.study_schemas import StudyCreate, StudyRead
 from models.spec_datasets import UploadedDataset
-from models.tables import Dataset
+from models.tables import Dataset, Study
 
 router = APIRouter(prefix="/recipes", tags=["studies"])
 
@@ -39,6 +40,7 @@ def create_recipe_study(
     settings: SettingsDep,
     request: Request,
     response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> StudyRead:
     """The recipe's models get the dataset's input (a Flatten first for images) and head:
     Dense(1, sigmoid) with binary_crossentropy for two classes, Dense(classes, softmax) with
@@ -47,8 +49,13 @@ def create_recipe_study(
     if name not in recipes.RECIPES:
         known = ", ".join(recipes.RECIPES)
         raise HTTPException(404, detail=f"recipe '{name}' not found; known: {known}")
-    study_body = StudyCreate.model_validate(_study_request(session, name, body))
-    study = create_study(session, study_body, settings)
+    study = create_once(
+        session, request, response, body.model_dump(mode="json"), idempotency_key,
+        lambda: create_study(
+            session, StudyCreate.model_validate(_study_request(session, name, body)), settings
+        ),
+        Study,
+    )  # fmt: skip
     response.headers["Location"] = str(request.url_for("get_study", study_id=study.id))
     return reads.read_one(session, study)
 

@@ -5,10 +5,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from api.deps import SessionDep, SettingsDep, StudyDep
+from api.idempotency import IdempotencyKeyHeader, create_once
 from api.schemas import ErrorRead
 from api.studies import reads
 from api.studies.create import create_study as create
 from api.study_schemas import StudyCreate, StudyPage, StudyRead
+from models.tables import Study
 
 router = APIRouter(prefix="/studies", tags=["studies"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}
@@ -26,12 +28,16 @@ def create_study(
     settings: SettingsDep,
     request: Request,
     response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> StudyRead:
     """Every variant (the base's override deep-merged, then its `set` paths) at every grid
     point is checked as a full experiment; a problem is a 422 whose `path` points into this
     request (e.g. `variants[1].override.model.layers[0].units`) and whose message names the
     variant. All experiments are stored in one transaction and enqueued after it commits."""
-    study = create(session, body, settings)
+    study = create_once(
+        session, request, response, body.model_dump(mode="json"), idempotency_key,
+        lambda: create(session, body, settings), Study,
+    )  # fmt: skip
     response.headers["Location"] = str(request.url_for("get_study", study_id=study.id))
     return reads.read_one(session, study)
 
@@ -40,7 +46,7 @@ def create_study(
 def list_studies(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> StudyPage:
     items, total = reads.list_page(session, limit, offset)
     return StudyPage(items=items, total=total, limit=limit, offset=offset)

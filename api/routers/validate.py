@@ -5,6 +5,7 @@ process, and claim GPUs), so the model is built by a worker on the dedicated val
 and the answer awaited with a timeout; a queue of its own keeps dry runs from waiting
 behind hours-long fits."""
 
+from contextlib import suppress
 from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeout
@@ -38,7 +39,10 @@ async def validate_experiment(
             result.get, timeout=settings.validate_timeout_seconds, propagate=True
         )
     except CeleryTimeout:
-        result.forget()
+        # Forgetting is cleanup: the filesystem result backend has no file to delete for a
+        # task nobody ran, and that must not turn the 503 into a 500.
+        with suppress(Exception):
+            result.forget()
         raise HTTPException(
             503,
             detail=f"no validation worker answered within {settings.validate_timeout_seconds:g} s "

@@ -22,7 +22,9 @@ def redis_client(redis_broker: str) -> Iterator[redis.Redis]:
 def empty_tables() -> None:
     # Ids keep counting, as in production: a worker's dataset cache is keyed by dataset id.
     with get_engine().begin() as conn:
-        conn.execute(text("TRUNCATE studies, experiments, epoch_metrics, datasets CASCADE"))
+        conn.execute(
+            text("TRUNCATE studies, experiments, epoch_metrics, datasets, idempotency_keys CASCADE")
+        )
 
 
 @pytest.fixture

@@ -6,15 +6,9 @@ from typing import Any
 
 import keras
 
+from models.memory import estimate_bytes
 from models.spec import ExperimentSpec
 from worker.training.build import build_model
-
-FLOAT_BYTES = 4
-# Per-parameter slots each optimizer keeps (Adam: first and second moments, and so on).
-_OPTIMIZER_SLOTS = {
-    "adam": 2, "adamw": 2, "nadam": 2, "adamax": 2, "adadelta": 2,
-    "rmsprop": 1, "adagrad": 1, "sgd": 0,
-}  # fmt: skip
 
 
 def summarize(raw_spec: dict[str, Any], input_shape: tuple[int, ...]) -> dict[str, Any]:
@@ -42,14 +36,14 @@ def summarize(raw_spec: dict[str, Any], input_shape: tuple[int, ...]) -> dict[st
 
 
 def memory_estimate(spec: ExperimentSpec, model: keras.Model, input_shape: tuple[int, ...]) -> int:
-    """Weights, gradients and optimizer slots, plus one batch of inputs and activations kept
-    for the backward pass (twice: values and their gradients). A floor, not a promise: the
-    backend's workspace and the dataset itself come on top."""
+    """models.memory's estimate (the one the API's FITQ_MAX_MEMORY_BYTES check uses), fed with
+    the real model's shapes and counts."""
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
-    slots = _OPTIMIZER_SLOTS[spec.compile.optimizer.name]
-    weights = (model.count_params() + trainable * (1 + slots)) * FLOAT_BYTES
-    per_sample = math.prod(input_shape) + sum(
-        math.prod(d for d in layer.output.shape[1:] if d is not None) for layer in model.layers
+    return estimate_bytes(
+        input_shape,
+        [tuple(layer.output.shape[1:]) for layer in model.layers],
+        int(model.count_params()),
+        int(trainable),
+        spec.compile.optimizer.name,
+        spec.fit.batch_size,
     )
-    activations = 2 * spec.fit.batch_size * per_sample * FLOAT_BYTES
-    return int(weights + activations)
