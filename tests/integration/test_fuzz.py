@@ -1,8 +1,8 @@
 """Schemathesis drives the API from its own OpenAPI document, against the real PostgreSQL and
 Redis: no 5xx, and every response (status code and body) is one the document describes.
 Derandomized with a small budget per operation (3 generated cases besides the document's
-own examples), so it is deterministic and quick enough for
-every run. Submitted experiments are only queued (no worker runs here)."""
+own examples), so it is deterministic and quick enough for every run. Submitted experiments
+are only queued (no worker runs here)."""
 
 import schemathesis
 from fastapi.testclient import TestClient
