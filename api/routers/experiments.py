@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from api import queries
-from api.deps import ExperimentDep, SessionDep
+from api.deps import ExperimentDep, OwnerDep, SessionDep
 from api.schemas import EpochRow, ErrorRead, ExperimentCreate, ExperimentPage, ExperimentRead
 from models.tables import FINAL_STATUSES, ExperimentStatus
 from worker.enqueue import enqueue_training
@@ -21,15 +21,19 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}
     summary="Submit an experiment",
 )
 def create_experiment(
-    body: ExperimentCreate, session: SessionDep, request: Request, response: Response
+    body: ExperimentCreate,
+    session: SessionDep,
+    owner: OwnerDep,
+    request: Request,
+    response: Response,
 ) -> ExperimentRead:
     """Validates the spec, stores it as `queued` and enqueues it after the commit.
 
     A model whose layers cannot take the dataset's input shape (Conv2D on flat vectors, a
     kernel larger than its input, ...) is a 422 with `type: shape_error` and `path`
     pointing at the layer; an upload that does not exist is a 422 at dataset.dataset_id."""
-    queries.check_spec(session, body)
-    experiment = queries.create_experiment(session, body)
+    queries.check_spec(session, body, owner)
+    experiment = queries.create_experiment(session, body, owner)
     enqueue_training(session, experiment.id)
     response.headers["Location"] = str(
         request.url_for("get_experiment", experiment_id=experiment.id)
@@ -40,11 +44,12 @@ def create_experiment(
 @router.get("", response_model=ExperimentPage, summary="List experiments, newest first")
 def list_experiments(
     session: SessionDep,
+    owner: OwnerDep,
     status: ExperimentStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ExperimentPage:
-    items, total = queries.list_page(session, status, limit, offset)
+    items, total = queries.list_page(session, owner, status, limit, offset)
     return ExperimentPage(items=items, total=total, limit=limit, offset=offset)
 
 

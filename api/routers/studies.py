@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-from api.deps import SessionDep, SettingsDep, StudyDep
+from api.deps import OwnerDep, SessionDep, SettingsDep, StudyDep
 from api.schemas import ErrorRead
 from api.studies import reads
 from api.studies.create import create_study as create
@@ -24,6 +24,7 @@ def create_study(
     body: StudyCreate,
     session: SessionDep,
     settings: SettingsDep,
+    owner: OwnerDep,
     request: Request,
     response: Response,
 ) -> StudyRead:
@@ -31,7 +32,7 @@ def create_study(
     point is checked as a full experiment; a problem is a 422 whose `path` points into this
     request (e.g. `variants[1].override.model.layers[0].units`) and whose message names the
     variant. All experiments are stored in one transaction and enqueued after it commits."""
-    study = create(session, body, settings)
+    study = create(session, body, settings, owner)
     response.headers["Location"] = str(request.url_for("get_study", study_id=study.id))
     return reads.read_one(session, study)
 
@@ -39,10 +40,11 @@ def create_study(
 @router.get("", response_model=StudyPage, summary="List studies, newest first")
 def list_studies(
     session: SessionDep,
+    owner: OwnerDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> StudyPage:
-    items, total = reads.list_page(session, limit, offset)
+    items, total = reads.list_page(session, owner, limit, offset)
     return StudyPage(items=items, total=total, limit=limit, offset=offset)
 
 
