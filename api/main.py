@@ -3,6 +3,7 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
@@ -20,7 +21,7 @@ from api.routers import (
     studies,
     validate,
 )
-from api.schemas import ValidationErrorRead
+from api.schemas import ErrorRead, ValidationErrorRead
 from models.settings import get_settings
 
 
@@ -60,9 +61,12 @@ def create_app() -> FastAPI:
     # owned rows also take OwnerDep (or an owner-aware ExperimentDep, ...); FastAPI resolves
     # it once per request.
     owned = [Depends(get_owner)]
-    for router in (validate, experiments, plots, studies, recipes, plots_studies, diagnosis):
-        app.include_router(router.router, dependencies=owned)
-    app.include_router(datasets.router, dependencies=owned)
+    unauthorized: dict[int | str, dict[str, Any]] = {
+        401: {"model": ErrorRead, "description": "No API key, or an unknown or revoked one"}
+    }
+    for module in (validate, experiments, plots, studies, recipes, plots_studies, diagnosis):
+        app.include_router(module.router, dependencies=owned, responses=unauthorized)
+    app.include_router(datasets.router, dependencies=owned, responses=unauthorized)
     app.include_router(health.router)
     return app
 

@@ -187,6 +187,7 @@ def test_openapi_declares_the_bearer_scheme(client: TestClient) -> None:
     schemes = document["components"]["securitySchemes"]
     assert (schemes["HTTPBearer"]["type"], schemes["HTTPBearer"]["scheme"]) == ("http", "bearer")
     assert document["paths"]["/experiments"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert "401" in document["paths"]["/experiments/{experiment_id}"]["get"]["responses"]
     assert "security" not in document["paths"]["/healthz"]["get"]
 
 
