@@ -7,13 +7,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from alembic import command
 from alembic.config import Config
 from rich.console import Console
 
+from api import keys
+from models.db import session_scope
 from models.settings import get_settings
 
 app = typer.Typer(help="fitq: a training service for studying over- and underfitting.")
@@ -68,18 +70,65 @@ def worker(
     os.execv(argv[0], argv)
 
 
+@app.command("create-key")
+def create_key(owner: Annotated[str, typer.Argument(help="Who the key acts as")]) -> None:
+    """Make an API key for OWNER and print it once: only its SHA-256 is stored."""
+    try:
+        with session_scope() as session:
+            token = keys.create_key(session, owner)
+    except keys.KeyRefusedError as refused:
+        raise typer.BadParameter(str(refused)) from None
+    console.print(f"API key for [bold]{owner.strip()}[/] (shown once; send as Bearer):")
+    print(token)  # alone on stdout, so `TOKEN=$(fitq create-key alice)` works
+
+
+@app.command("list-keys")
+def list_keys() -> None:
+    """List API keys: prefix, owner, created, revoked. Tokens themselves are never stored."""
+    with session_scope() as session:
+        for key in keys.list_keys(session):
+            revoked = key.revoked_at.isoformat() if key.revoked_at else "active"
+            print(f"{key.prefix}\t{key.owner}\t{key.created_at.isoformat()}\t{revoked}")
+
+
+@app.command("revoke-key")
+def revoke_key(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix from list-keys")],
+) -> None:
+    """Revoke the active key with this prefix: its requests get 401 from now on."""
+    try:
+        with session_scope() as session:
+            key = keys.revoke_key(session, prefix)
+            owner = key.owner
+    except keys.KeyRefusedError as refused:
+        raise typer.BadParameter(str(refused)) from None
+    console.print(f"revoked key {prefix} of [bold]{owner}[/]")
+
+
 @app.command()
 def run(
     host: Annotated[str, typer.Option(envvar="HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
+    auth: Annotated[
+        Literal["required", "disabled"],
+        typer.Option(envvar="FITQ_AUTH", help="disabled: one local user, no API keys"),
+    ] = "disabled",
 ) -> None:
     """Migrate, then run the API, a training worker and a dry-run worker until Ctrl-C, which
-    stops them all cleanly."""
+    stops them all cleanly. One-command local use, so API keys are off unless asked for."""
     migrate()
     api = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(port)]
     workers = [worker_argv(), worker_argv(validate=True)]
-    children = [subprocess.Popen(api), *(subprocess.Popen(argv) for argv in workers)]
+    # The setting's default is "required"; this local command turns it off explicitly, and
+    # only for its own API child.
+    api_env = {**os.environ, "FITQ_AUTH": auth}
+    children = [subprocess.Popen(api, env=api_env), *(subprocess.Popen(a) for a in workers)]
     console.print(f"fitq API on http://{host}:{port} (docs at /docs); workers started")
+    if auth == "disabled":
+        console.print(
+            "auth disabled (FITQ_AUTH=disabled): no API keys, every request acts as owner "
+            "'local'; FITQ_AUTH=required fitq run to require keys"
+        )
     received: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
     signal.signal(signal.SIGTERM, lambda signum, _frame: received.append(signum))

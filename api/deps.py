@@ -4,11 +4,13 @@ from collections.abc import Iterator
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Path
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.keys import owner_of
 from models.db import get_sessionmaker
 from models.settings import Settings, get_settings
-from models.tables import Dataset, Experiment, Study
+from models.tables import LOCAL_OWNER, Dataset, Experiment, Study
 
 
 def get_session() -> Iterator[Session]:
@@ -30,27 +32,53 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+# auto_error=False: a missing or non-Bearer header comes here as None, so every failure is
+# the same 401 below; declaring the scheme puts it in the OpenAPI document.
+bearer = HTTPBearer(
+    auto_error=False, description="An API key from `fitq create-key OWNER`, as `Bearer <key>`"
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def get_owner(session: SessionDep, settings: SettingsDep, credentials: Credentials) -> str:
+    """Who is asking: the owner of the bearer token, or "local" when auth is disabled."""
+    if settings.auth == "disabled":
+        return LOCAL_OWNER
+    owner = None if credentials is None else owner_of(session, credentials.credentials)
+    if owner is None:
+        # One answer for missing, unknown and revoked keys: nothing to probe.
+        raise HTTPException(
+            status_code=401,
+            detail="a valid API key is required: Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return owner
+
+
+OwnerDep = Annotated[str, Depends(get_owner)]
+
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 T = TypeVar("T", Experiment, Dataset, Study)
 
 
-def _found(session: Session, table: type[T], row_id: int, noun: str) -> T:
+def _found(session: Session, table: type[T], row_id: int, owner: str, noun: str) -> T:
     row = session.get(table, row_id)
-    if row is None:
+    # Another owner's row is "not found", exactly as a missing one: ids reveal nothing.
+    if row is None or row.owner != owner:
         raise HTTPException(status_code=404, detail=f"{noun} {row_id} not found")
     return row
 
 
-def get_experiment(session: SessionDep, experiment_id: Id) -> Experiment:
-    return _found(session, Experiment, experiment_id, "experiment")
+def get_experiment(session: SessionDep, owner: OwnerDep, experiment_id: Id) -> Experiment:
+    return _found(session, Experiment, experiment_id, owner, "experiment")
 
 
-def get_dataset(session: SessionDep, dataset_id: Id) -> Dataset:
-    return _found(session, Dataset, dataset_id, "dataset")
+def get_dataset(session: SessionDep, owner: OwnerDep, dataset_id: Id) -> Dataset:
+    return _found(session, Dataset, dataset_id, owner, "dataset")
 
 
-def get_study(session: SessionDep, study_id: Id) -> Study:
-    return _found(session, Study, study_id, "study")
+def get_study(session: SessionDep, owner: OwnerDep, study_id: Id) -> Study:
+    return _found(session, Study, study_id, owner, "study")
 
 
 ExperimentDep = Annotated[Experiment, Depends(get_experiment)]

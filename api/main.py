@@ -3,12 +3,14 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from api import errors
 from api.body_limit import BodyLimitMiddleware
+from api.deps import get_owner
 from api.routers import (
     datasets,
     diagnosis,
@@ -35,7 +37,13 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    logging.getLogger(__name__).info("fitq API in %s mode", settings.mode)
+    logger = logging.getLogger(__name__)
+    logger.info("fitq API in %s mode", settings.mode)
+    if settings.auth == "disabled":
+        logger.warning(
+            "FITQ_AUTH=disabled: no API keys are checked and every request acts as owner "
+            "'local'; use this only for a one-user local run"
+        )
     yield
 
 
@@ -54,14 +62,17 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware)
-    app.include_router(validate.router)
-    app.include_router(experiments.router)
-    app.include_router(plots.router)
-    app.include_router(studies.router)
-    app.include_router(recipes.router)
-    app.include_router(plots_studies.router)
-    app.include_router(diagnosis.router)
-    app.include_router(datasets.router)
+    # Every route but /healthz needs a key, even one that reads nothing owned (GET /recipes):
+    # auth by construction, so a new router cannot forget it. Routes that read or write
+    # owned rows also take OwnerDep (or an owner-aware ExperimentDep, ...); FastAPI resolves
+    # it once per request.
+    owned = [Depends(get_owner)]
+    unauthorized: dict[int | str, dict[str, Any]] = {
+        401: {"model": ErrorRead, "description": "No API key, or an unknown or revoked one"}
+    }
+    for module in (validate, experiments, plots, studies, recipes, plots_studies, diagnosis):
+        app.include_router(module.router, dependencies=owned, responses=unauthorized)
+    app.include_router(datasets.router, dependencies=owned, responses=unauthorized)
     app.include_router(health.router)
     return app
 

@@ -15,21 +15,29 @@ from models.spec_datasets import DatasetSpec, UploadedDataset
 from models.tables import Dataset, EpochMetric, Experiment, ExperimentStatus, utcnow
 
 
-def dataset_input_shape(session: Session, dataset: DatasetSpec) -> tuple[int, ...] | None:
+def owned_dataset(session: Session, dataset_id: int, owner: str) -> Dataset | None:
+    """An upload of `owner`; another owner's upload is None, as a missing one."""
+    stored = session.get(Dataset, dataset_id)
+    return stored if stored is not None and stored.owner == owner else None
+
+
+def dataset_input_shape(
+    session: Session, dataset: DatasetSpec, owner: str
+) -> tuple[int, ...] | None:
     """The model's input shape for this dataset; None when it cannot be known here (an
     upload that does not exist: check_dataset rejects those)."""
     if isinstance(dataset, UploadedDataset):
-        stored = session.get(Dataset, dataset.dataset_id)
+        stored = owned_dataset(session, dataset.dataset_id, owner)
         return None if stored is None else tuple(stored.feature_shape)
     return dataset.input_shape
 
 
-def check_dataset(session: Session, dataset: DatasetSpec) -> None:
+def check_dataset(session: Session, dataset: DatasetSpec, owner: str) -> None:
     """An upload must exist, and have a test split if the spec uses one. Raised as a request
     validation error so the 422 names the field like any other bad spec field."""
     if not isinstance(dataset, UploadedDataset):
         return
-    stored = session.get(Dataset, dataset.dataset_id)
+    stored = owned_dataset(session, dataset.dataset_id, owner)
     if stored is None:
         field, kind = "dataset_id", "dataset_not_found"
         msg = f"dataset {dataset.dataset_id} not found; upload one with POST /datasets"
@@ -47,13 +55,13 @@ def check_dataset(session: Session, dataset: DatasetSpec) -> None:
 
 
 def check_spec(
-    session: Session, spec: ExperimentSpec, settings: Settings | None = None
+    session: Session, spec: ExperimentSpec, owner: str, settings: Settings | None = None
 ) -> tuple[int, ...] | None:
     """Checks that need the database, the dataset's shape or the server's limits (422 on
     failure); returns the model's input shape when it is known. Every route that takes a
     spec (experiments, dry runs, studies, recipes) comes through here."""
-    check_dataset(session, spec.dataset)
-    input_shape = dataset_input_shape(session, spec.dataset)
+    check_dataset(session, spec.dataset, owner)
+    input_shape = dataset_input_shape(session, spec.dataset, owner)
     if input_shape is not None:
         shapes.check(input_shape, spec.model.layers)  # ShapeError -> 422, see api/errors.py
     over = limits.problems(spec, input_shape, settings or get_settings())
@@ -65,8 +73,9 @@ def check_spec(
     return input_shape
 
 
-def create_experiment(session: Session, spec: ExperimentSpec) -> Experiment:
+def create_experiment(session: Session, spec: ExperimentSpec, owner: str) -> Experiment:
     experiment = Experiment(
+        owner=owner,
         name=spec.name,
         tags=list(spec.tags),
         spec=spec.model_dump(mode="json"),
@@ -124,10 +133,10 @@ def read_one(session: Session, experiment: Experiment) -> ExperimentRead:
 
 
 def list_page(
-    session: Session, status: ExperimentStatus | None, limit: int, offset: int
+    session: Session, owner: str, status: ExperimentStatus | None, limit: int, offset: int
 ) -> tuple[list[ExperimentRead], int]:
-    query = select(Experiment)
-    count = select(func.count()).select_from(Experiment)
+    query = select(Experiment).where(Experiment.owner == owner)
+    count = select(func.count()).select_from(Experiment).where(Experiment.owner == owner)
     if status is not None:
         query = query.where(Experiment.status == status.value)
         count = count.where(Experiment.status == status.value)

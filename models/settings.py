@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # Dataset uploads have their own limit, FITQ_MAX_UPLOAD_BYTES.
     max_request_bytes: int = Field(default=1024**2, ge=1024, le=1024**3)
     log_level: str = "INFO"
+    # "required": every request but /healthz and the docs needs `Authorization: Bearer <key>`
+    # (keys from `fitq create-key OWNER`) and sees only its owner's rows. "disabled": no keys,
+    # every request acts as owner "local"; only for one-user local runs (`fitq run` sets it).
+    auth: Literal["required", "disabled"] = "required"
     # Keras's dataset cache folder (mnist.npz, imdb.npz, ...). Unset: $KERAS_HOME/datasets or
     # ~/.keras/datasets, where keras.utils.get_file puts them, so existing caches are reused.
     keras_datasets_dir: Path | None = None

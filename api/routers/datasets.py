@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile
 
 from api.dataset_schemas import DatasetPage, DatasetRead
-from api.deps import DatasetDep, SessionDep, SettingsDep
+from api.deps import DatasetDep, OwnerDep, SessionDep, SettingsDep
 from api.schemas import ErrorRead, ValidationErrorRead
 from api.uploads import store
 from api.uploads.common import HeaderChoice, UploadError
@@ -36,6 +36,7 @@ def upload_dataset(
     file: Annotated[UploadFile, File(description=FILE_HELP)],
     session: SessionDep,
     settings: SettingsDep,
+    owner: OwnerDep,
     request: Request,
     response: Response,
     name: Annotated[
@@ -58,7 +59,7 @@ def upload_dataset(
         raise HTTPException(problem.status, detail=detail) from None
     address = store.content_address(file_sha256, parsed.options)
     dataset, created = store.save(
-        session, settings.data_dir, parsed, address,
+        session, owner, settings.data_dir, parsed, address,
         name=name or filename, filename=filename, size_bytes=size,
     )  # fmt: skip
     if not created:
@@ -70,10 +71,11 @@ def upload_dataset(
 @router.get("", response_model=DatasetPage, summary="List uploaded datasets, newest first")
 def list_datasets(
     session: SessionDep,
+    owner: OwnerDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> DatasetPage:
-    items, total = store.page(session, limit, offset)
+    items, total = store.page(session, owner, limit, offset)
     return DatasetPage(
         items=[DatasetRead.model_validate(d) for d in items],
         total=total,

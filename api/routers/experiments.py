@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from api import queries
-from api.deps import ExperimentDep, SessionDep
+from api.deps import ExperimentDep, OwnerDep, SessionDep
 from api.idempotency import IdempotencyKeyHeader, create_once
 from api.schemas import EpochRow, ErrorRead, ExperimentCreate, ExperimentPage, ExperimentRead
 from models.tables import FINAL_STATUSES, Experiment, ExperimentStatus
@@ -24,6 +24,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}
 def create_experiment(
     body: ExperimentCreate,
     session: SessionDep,
+    owner: OwnerDep,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -36,14 +37,14 @@ def create_experiment(
     spec past one of the server's limits is a 422 with `type: limit_exceeded`."""
 
     def create() -> Experiment:
-        queries.check_spec(session, body)
-        experiment = queries.create_experiment(session, body)
+        queries.check_spec(session, body, owner)
+        experiment = queries.create_experiment(session, body, owner)
         enqueue_training(session, experiment.id)
         return experiment
 
     body_json = body.model_dump(mode="json")
     experiment = create_once(
-        session, request, response, body_json, idempotency_key, create, Experiment
+        session, request, response, body_json, idempotency_key, create, Experiment, owner
     )
     response.headers["Location"] = str(
         request.url_for("get_experiment", experiment_id=experiment.id)
@@ -54,11 +55,12 @@ def create_experiment(
 @router.get("", response_model=ExperimentPage, summary="List experiments, newest first")
 def list_experiments(
     session: SessionDep,
+    owner: OwnerDep,
     status: ExperimentStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> ExperimentPage:
-    items, total = queries.list_page(session, status, limit, offset)
+    items, total = queries.list_page(session, owner, status, limit, offset)
     return ExperimentPage(items=items, total=total, limit=limit, offset=offset)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import study_queries
-from api.deps import SessionDep, StudyDep
+from api.deps import OwnerDep, SessionDep, StudyDep
 from api.plotting import base_metric, png_bytes, recorded_metrics
 from api.plotting_studies import compare_figure, grid_figure, study_figure
 from api.schemas import ErrorRead, InvalidRead
@@ -113,8 +113,10 @@ def experiment_ids(
     return list(dict.fromkeys(int(p) for p in parts))
 
 
-def _load_experiments(session: Session, ids: list[int]) -> list[Experiment]:
-    found = {e.id: e for e in session.scalars(select(Experiment).where(Experiment.id.in_(ids)))}
+def _load_experiments(session: Session, ids: list[int], owner: str) -> list[Experiment]:
+    # Another owner's experiment is "not found", as on every experiment route.
+    mine = select(Experiment).where(Experiment.id.in_(ids), Experiment.owner == owner)
+    found = {e.id: e for e in session.scalars(mine)}
     for experiment_id in ids:
         if experiment_id not in found:
             raise HTTPException(404, detail=f"experiment {experiment_id} not found")
@@ -135,6 +137,7 @@ def _load_experiments(session: Session, ids: list[int]) -> list[Experiment]:
 def plot_compare(
     ids: Annotated[list[int], Depends(experiment_ids)],
     session: SessionDep,
+    owner: OwnerDep,
     metric: Annotated[
         str,
         Query(
@@ -147,7 +150,7 @@ def plot_compare(
     height: Height = 600,
     dpi: Dpi = 100,
 ) -> Response:
-    experiments = _load_experiments(session, ids)
+    experiments = _load_experiments(session, ids, owner)
     histories = study_queries.histories(session, ids)
     if not any(histories.values()):
         raise HTTPException(409, detail="none of these experiments has a finished epoch yet")

@@ -6,9 +6,9 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import OwnerDep, SessionDep, SettingsDep
 from api.idempotency import IdempotencyKeyHeader, create_once
-from api.queries import check_dataset, dataset_input_shape
+from api.queries import check_dataset, dataset_input_shape, owned_dataset
 from api.recipe_schemas import RecipeApply, RecipeRead
 from api.schemas import ErrorRead
 from api.studies import reads, recipes
@@ -16,7 +16,7 @@ from api.studies.create import create_study
 from api.studies.heads import TaskError, task_of
 from api.study_schemas import StudyCreate, StudyRead
 from models.spec_datasets import UploadedDataset
-from models.tables import Dataset, Study
+from models.tables import Study
 
 router = APIRouter(prefix="/recipes", tags=["studies"])
 
@@ -38,6 +38,7 @@ def create_recipe_study(
     body: RecipeApply,
     session: SessionDep,
     settings: SettingsDep,
+    owner: OwnerDep,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -52,24 +53,28 @@ def create_recipe_study(
     study = create_once(
         session, request, response, body.model_dump(mode="json"), idempotency_key,
         lambda: create_study(
-            session, StudyCreate.model_validate(_study_request(session, name, body)), settings
+            session,
+            StudyCreate.model_validate(_study_request(session, name, body, owner)),
+            settings,
+            owner,
         ),
         Study,
+        owner,
     )  # fmt: skip
     response.headers["Location"] = str(request.url_for("get_study", study_id=study.id))
     return reads.read_one(session, study)
 
 
-def _study_request(session: Session, name: str, body: RecipeApply) -> dict[str, Any]:
-    check_dataset(session, body.dataset)  # an upload that does not exist: 422
+def _study_request(session: Session, name: str, body: RecipeApply, owner: str) -> dict[str, Any]:
+    check_dataset(session, body.dataset, owner)  # an upload that is not the owner's: 422
     stored = (
-        session.get(Dataset, body.dataset.dataset_id)
+        owned_dataset(session, body.dataset.dataset_id, owner)
         if isinstance(body.dataset, UploadedDataset)
         else None
     )
     try:
         task = task_of(body.dataset, stored)
-        frame = recipes.frame_for(body, task, dataset_input_shape(session, body.dataset))
+        frame = recipes.frame_for(body, task, dataset_input_shape(session, body.dataset, owner))
     except TaskError as problem:
         error = {"type": "recipe_unfit", "loc": ("body", "dataset"), "msg": str(problem)}
         raise RequestValidationError([error], body=body.model_dump(mode="json")) from None

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-from api.deps import SessionDep, SettingsDep, StudyDep
+from api.deps import OwnerDep, SessionDep, SettingsDep, StudyDep
 from api.idempotency import IdempotencyKeyHeader, create_once
 from api.schemas import ErrorRead
 from api.studies import reads
@@ -26,6 +26,7 @@ def create_study(
     body: StudyCreate,
     session: SessionDep,
     settings: SettingsDep,
+    owner: OwnerDep,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -36,7 +37,7 @@ def create_study(
     variant. All experiments are stored in one transaction and enqueued after it commits."""
     study = create_once(
         session, request, response, body.model_dump(mode="json"), idempotency_key,
-        lambda: create(session, body, settings), Study,
+        lambda: create(session, body, settings, owner), Study, owner,
     )  # fmt: skip
     response.headers["Location"] = str(request.url_for("get_study", study_id=study.id))
     return reads.read_one(session, study)
@@ -45,10 +46,11 @@ def create_study(
 @router.get("", response_model=StudyPage, summary="List studies, newest first")
 def list_studies(
     session: SessionDep,
+    owner: OwnerDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> StudyPage:
-    items, total = reads.list_page(session, limit, offset)
+    items, total = reads.list_page(session, owner, limit, offset)
     return StudyPage(items=items, total=total, limit=limit, offset=offset)
 
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from api import queries
-from api.deps import SessionDep, SettingsDep
+from api.deps import OwnerDep, SessionDep, SettingsDep
 from api.schemas import ErrorRead, ExperimentCreate, ModelSummaryRead
 from worker.celery_app import VALIDATE_TASK, celery_app
 
@@ -27,9 +27,10 @@ router = APIRouter(prefix="/experiments", tags=["experiments"])
     summary="Dry run: the layer table, parameters and memory estimate, without queueing",
 )
 async def validate_experiment(
-    body: ExperimentCreate, session: SessionDep, settings: SettingsDep
+    body: ExperimentCreate, session: SessionDep, settings: SettingsDep, owner: OwnerDep
 ) -> dict[str, Any]:
-    input_shape = queries.check_spec(session, body)  # bad shapes or data: 422, no worker needed
+    # Bad shapes or data are a 422 here, with no worker needed.
+    input_shape = queries.check_spec(session, body, owner)
     if input_shape is None:
         raise HTTPException(422, detail="the dataset's input shape is not known")
     spec = body.model_dump(mode="json")

@@ -29,13 +29,13 @@ def seeded(document: dict[str, Any], repeat: int) -> dict[str, Any]:
 
 
 def check_variants(
-    session: Session, planned: Sequence[PlannedVariant], repeats: int
+    session: Session, planned: Sequence[PlannedVariant], repeats: int, owner: str
 ) -> list[tuple[PlannedVariant, list[ExperimentSpec]]]:
     """Each variant with its specs, one per repeat; StudyCheckError listing every problem."""
     checked = []
     errors: list[StudyInputError] = []
     for variant in planned:
-        specs, problems = _variant_specs(session, variant, repeats)
+        specs, problems = _variant_specs(session, variant, repeats, owner)
         errors.extend(problems)
         checked.append((variant, specs))
     if errors:
@@ -50,7 +50,7 @@ class StudyCheckError(ValueError):
 
 
 def _variant_specs(
-    session: Session, variant: PlannedVariant, repeats: int
+    session: Session, variant: PlannedVariant, repeats: int, owner: str
 ) -> tuple[list[ExperimentSpec], list[StudyInputError]]:
     specs = []
     for repeat in range(repeats):
@@ -61,7 +61,7 @@ def _variant_specs(
             # One repeat's errors stand for all: repeats differ only in their seed.
             return [], [_from_pydantic(variant, e, document) for e in invalid.errors()]
     try:
-        check_spec(session, specs[0])
+        check_spec(session, specs[0], owner)
     except RequestValidationError as invalid:
         return [], [_from_pydantic(variant, e, variant.document) for e in invalid.errors()]
     except ShapeError as bad_shape:

@@ -39,10 +39,12 @@ def definition_of(body: StudyCreate) -> dict[str, Any]:
     }
 
 
-def create_study(session: Session, body: StudyCreate, settings: Settings) -> Study:
+def create_study(session: Session, body: StudyCreate, settings: Settings, owner: str) -> Study:
     definition = definition_of(body)
-    checked = _checked_variants(session, body, definition, settings)
-    study = Study(name=body.name or body.base.name, definition=definition, repeats=body.repeats)
+    checked = _checked_variants(session, body, definition, settings, owner)
+    study = Study(
+        owner=owner, name=body.name or body.base.name, definition=definition, repeats=body.repeats
+    )
     session.add(study)
     session.flush()
     label = study.name or f"study {study.id}"
@@ -59,7 +61,11 @@ def create_study(session: Session, body: StudyCreate, settings: Settings) -> Stu
 
 
 def _checked_variants(
-    session: Session, body: StudyCreate, definition: dict[str, Any], settings: Settings
+    session: Session,
+    body: StudyCreate,
+    definition: dict[str, Any],
+    settings: Settings,
+    owner: str,
 ) -> list[tuple[PlannedVariant, list[ExperimentSpec]]]:
     count = experiment_count(len(body.variants or []), body.grid, body.repeats)
     if count > settings.max_study_experiments:
@@ -75,7 +81,7 @@ def _checked_variants(
     except ExpansionError as problem:
         errors, planned = problem.errors, problem.planned
     try:
-        checked = check_variants(session, planned, body.repeats)
+        checked = check_variants(session, planned, body.repeats, owner)
     except StudyCheckError as problem:
         errors += problem.errors
     if errors:
@@ -123,6 +129,7 @@ def _experiment(
     name = f"{label}: {variant.name}" + (f" (repeat {repeat})" if repeats > 1 else "")
     spec = spec.model_copy(update={"name": name[:NAME_MAX]})
     return Experiment(
+        owner=study.owner,  # a study's runs are its owner's
         name=spec.name,
         tags=list(spec.tags),
         spec=spec.model_dump(mode="json"),

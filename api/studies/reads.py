@@ -71,13 +71,18 @@ def brief(study: Study, counts: Mapping[str, int], variants: list[str]) -> Study
     )
 
 
-def list_page(session: Session, limit: int, offset: int) -> tuple[list[StudyBrief], int]:
+def list_page(
+    session: Session, owner: str, limit: int, offset: int
+) -> tuple[list[StudyBrief], int]:
+    mine = Study.owner == owner
     studies = list(
-        session.scalars(select(Study).order_by(Study.id.desc()).limit(limit).offset(offset))
+        session.scalars(
+            select(Study).where(mine).order_by(Study.id.desc()).limit(limit).offset(offset)
+        )
     )
     runs = _runs_of(session, [s.id for s in studies])
     items = [brief(s, runs[s.id].counts, runs[s.id].variants) for s in studies]
-    return items, session.scalar(select(func.count()).select_from(Study)) or 0
+    return items, session.scalar(select(func.count()).select_from(Study).where(mine)) or 0
 
 
 def read_one(session: Session, study: Study) -> StudyRead:

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.uploads.common import ParsedDataset
-from models.tables import LOCAL_OWNER, Dataset
+from models.tables import Dataset
 
 _CHUNK = 1024 * 1024
 
@@ -51,10 +51,17 @@ def write_atomically(target: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def save(
-    session: Session, data_dir: Path, parsed: ParsedDataset, address: str, **upload: str | int
+    session: Session,
+    owner: str,
+    data_dir: Path,
+    parsed: ParsedDataset,
+    address: str,
+    **upload: str | int,
 ) -> tuple[Dataset, bool]:
-    """Store the arrays and their row; (dataset, created). An identical earlier upload, even
-    one committed a moment ago by another request, is returned instead of a second copy."""
+    """Store the arrays and their row; (dataset, created). An identical earlier upload of the
+    same owner, even one committed a moment ago by another request, is returned instead of a
+    second copy. The file is shared between owners (same content, same address); the rows are
+    not, so one owner's upload never answers another's."""
     relative = f"datasets/{address}.npz"
     if not (data_dir / relative).is_file():  # also restores a file deleted by hand
         write_atomically(data_dir / relative, parsed.arrays())
@@ -62,7 +69,7 @@ def save(
     new_id = session.execute(
         insert(Dataset)
         .values(
-            owner=LOCAL_OWNER,
+            owner=owner,
             sha256=address,
             path=relative,
             format=parsed.format,
@@ -80,12 +87,13 @@ def save(
         .on_conflict_do_nothing(index_elements=["owner", "sha256"])
         .returning(Dataset.id)
     ).scalar_one_or_none()
-    same = (Dataset.owner == LOCAL_OWNER) & (Dataset.sha256 == address)
+    same = (Dataset.owner == owner) & (Dataset.sha256 == address)
     dataset = session.scalars(select(Dataset).where(same)).one()
     return dataset, new_id is not None
 
 
-def page(session: Session, limit: int, offset: int) -> tuple[list[Dataset], int]:
-    query = select(Dataset).order_by(Dataset.id.desc())
+def page(session: Session, owner: str, limit: int, offset: int) -> tuple[list[Dataset], int]:
+    mine = Dataset.owner == owner
+    query = select(Dataset).where(mine).order_by(Dataset.id.desc())
     items = list(session.scalars(query.limit(limit).offset(offset)))
-    return items, session.scalar(select(func.count()).select_from(Dataset)) or 0
+    return items, session.scalar(select(func.count()).select_from(Dataset).where(mine)) or 0

@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from api.keys import create_key
+from models.db import session_scope
 from tests.conftest import REDIS_URL, TEST_QUEUE
 from tests.e2e.stack import BIN, Api, Proc, free_port, stack_env
 
@@ -24,7 +26,9 @@ def pg_stack(
         env,
         logs / "api.log",
     )
-    client = Api(f"http://127.0.0.1:{port}")
+    with session_scope() as session:  # the test database, as `fitq create-key` would
+        token = create_key(session, "e2e")
+    client = Api(f"http://127.0.0.1:{port}", token)
     try:
         client.wait_healthy()
         yield client

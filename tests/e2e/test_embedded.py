@@ -54,6 +54,13 @@ def test_submit_poll_history_plot_without_servers(embedded: Embedded) -> None:
     )
     assert Image.open(io.BytesIO(png.content)).size == (700, 420)
     assert (embedded.data_dir / "fitq.db").exists()
+    # One-command local use needs no API key: `fitq run` turns auth off for its API, says so,
+    # and the API warns; everything belongs to "local".
+    log = (embedded.data_dir / "run.log").read_text(errors="replace")
+    assert "auth disabled" in log and "FITQ_AUTH=disabled: no API keys are checked" in log
+    with sqlite3.connect(embedded.data_dir / "fitq.db") as conn:
+        owner = conn.execute("SELECT owner FROM experiments WHERE id = ?", (experiment_id,))
+        assert owner.fetchone()[0] == "local"
     dry_run = api.http.post("/experiments/validate", json=circles_spec(epochs=15))
     assert dry_run.status_code == 200, dry_run.text
     assert dry_run.json()["total_params"] == 2001

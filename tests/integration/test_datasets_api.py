@@ -13,6 +13,7 @@ from models.settings import get_settings
 from models.spec_datasets import UploadedDataset
 from tests.conftest import DATA_DIR
 from tests.helpers import diabetes_csv, diabetes_spec, diabetes_table, npz_bytes
+from tests.integration.conftest import OWNER
 
 
 def upload(client: TestClient, content: bytes, filename: str = "diabetes.csv", **form: str) -> Any:
@@ -283,9 +284,9 @@ def test_dataset_input_shape_comes_from_the_stored_upload(client: TestClient) ->
     npz = npz_bytes(x=np.ones((4, 5, 5, 1)), y=np.ones(4))
     dataset_id = created(client, npz, "img.npz")["id"]
     with get_sessionmaker()() as session:
-        shape = queries.dataset_input_shape(
-            session, UploadedDataset(name="upload", dataset_id=dataset_id)
-        )
+        uploaded = UploadedDataset(name="upload", dataset_id=dataset_id)
+        shape = queries.dataset_input_shape(session, uploaded, OWNER)
         assert shape == (5, 5, 1)
         unknown = UploadedDataset(name="upload", dataset_id=dataset_id + 1)
-        assert queries.dataset_input_shape(session, unknown) is None
+        assert queries.dataset_input_shape(session, unknown, OWNER) is None
+        assert queries.dataset_input_shape(session, uploaded, "bob") is None

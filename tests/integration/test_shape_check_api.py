@@ -63,6 +63,6 @@ def test_no_check_when_the_input_shape_is_not_known_yet(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As for an upload the API cannot resolve: the worker checks it when it has the data.
-    monkeypatch.setattr(queries, "dataset_input_shape", lambda session, dataset: None)
+    monkeypatch.setattr(queries, "dataset_input_shape", lambda session, dataset, owner: None)
     response = client.post("/experiments", json=digits_cnn("flat"))
     assert response.status_code == 201, response.text

@@ -11,6 +11,7 @@ from PIL import Image
 from models.db import session_scope
 from models.tables import Experiment, Study
 from tests.helpers import circles_spec
+from tests.integration.conftest import OWNER
 from worker.training import progress
 
 Curve = list[tuple[float, float]]  # (loss, val_loss) per epoch
@@ -25,8 +26,8 @@ def add_experiment(
 ) -> int:
     with session_scope() as session:
         experiment = Experiment(
-            name=name, spec=circles_spec(epochs=20), epochs_total=20, study_id=study_id,
-            variant=variant, repeat=repeat, grid_values=grid,
+            owner=OWNER, name=name, spec=circles_spec(epochs=20), epochs_total=20,
+            study_id=study_id, variant=variant, repeat=repeat, grid_values=grid,
         )  # fmt: skip
         session.add(experiment)
         session.flush()
@@ -44,7 +45,7 @@ def write_history(experiment_id: int, curve: Curve, extra: dict[str, float] | No
 def add_study(name: str | None, runs: list[tuple[str, dict[str, Any] | None, Curve]]) -> int:
     """runs: (variant, grid values, curve); repeats of a variant count up in order."""
     with session_scope() as session:
-        study = Study(name=name, definition={"base": circles_spec()}, repeats=1)
+        study = Study(owner=OWNER, name=name, definition={"base": circles_spec()}, repeats=1)
         session.add(study)
         session.flush()
         study_id = study.id

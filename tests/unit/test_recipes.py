@@ -14,7 +14,7 @@ from api.studies.heads import Task, TaskError, task_of
 from api.studies.recipes import RECIPES, frame_for, study_request
 from api.study_schemas import StudyCreate
 from models.spec_datasets import DatasetSpec
-from models.tables import Dataset
+from models.tables import LOCAL_OWNER, Dataset
 
 DATASET: TypeAdapter[DatasetSpec] = TypeAdapter(DatasetSpec)
 
@@ -39,7 +39,7 @@ def expanded_specs(study: StudyCreate) -> dict[str, Any]:
     variants = [VariantInput(v.name, v.override, v.set) for v in study.variants or []]
     base = study.base.model_dump(mode="json", exclude_unset=True)
     planned = expand(base, variants or None, study.grid)
-    checked = check_variants(cast(Session, None), planned, study.repeats)
+    checked = check_variants(cast(Session, None), planned, study.repeats, LOCAL_OWNER)
     return {variant.name: specs[0] for variant, specs in checked}
 
 

@@ -17,6 +17,7 @@ from api.studies.expand import (
     grid_points,
 )
 from api.studies.paths import PathError, deep_merge, parse_path, set_path
+from models.tables import LOCAL_OWNER
 from tests.helpers import circles_spec
 
 NO_DB = cast(Session, None)  # built-in datasets never reach the database in check_spec
@@ -178,7 +179,7 @@ def test_locate_prefers_grid_then_set_then_override_then_base() -> None:
 
 def test_checked_variants_get_one_spec_per_repeat() -> None:
     planned = expand(base(), [VariantInput("a"), VariantInput("b")], None)
-    checked = check_variants(NO_DB, planned, repeats=3)
+    checked = check_variants(NO_DB, planned, repeats=3, owner=LOCAL_OWNER)
     assert [[spec.fit.seed for spec in specs] for _, specs in checked] == [[0, 1, 2]] * 2
 
 
@@ -191,7 +192,7 @@ def test_check_errors_point_into_the_request_and_name_the_variant() -> None:
                                                       "kernel_size": 3}}),
     ]  # fmt: skip
     with pytest.raises(StudyCheckError) as caught:
-        check_variants(NO_DB, expand(base(), variants, None), repeats=2)
+        check_variants(NO_DB, expand(base(), variants, None), repeats=2, owner=LOCAL_OWNER)
     units, shape = caught.value.errors
     assert units.loc == ("variants", 1, "override", "model", "layers", 0, "units")
     assert units.message == "variant 'smaller': Input should be greater than or equal to 1"

@@ -1,15 +1,22 @@
 """Uploads in the embedded mode's SQLite: the insert-or-reuse works there too."""
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from models.settings import get_settings
 from models.spec_datasets import UploadedDataset
 from tests.helpers import diabetes_csv
 from worker.training.datasets_upload import upload
 
 
-def test_upload_twice_then_read_back_on_sqlite(sqlite_db: str) -> None:
+def test_upload_twice_then_read_back_on_sqlite(
+    sqlite_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The embedded mode's one-user setup (`fitq run`): no keys, everything is "local"'s.
+    monkeypatch.setenv("FITQ_AUTH", "disabled")
+    get_settings.cache_clear()
     client = TestClient(create_app())
     content = diabetes_csv(12, seed=7)
     first = client.post("/datasets", files={"file": ("d.csv", content)})

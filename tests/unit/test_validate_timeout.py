@@ -8,7 +8,7 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 from fastapi.testclient import TestClient
 
 from api import queries
-from api.deps import get_session
+from api.deps import get_owner, get_session
 from api.main import create_app
 from api.routers import validate
 from tests.helpers import circles_spec
@@ -29,6 +29,7 @@ def test_unanswered_dry_run_is_503_even_when_forget_fails(
     monkeypatch.setattr(queries, "check_dataset", lambda *a: None)
     app = create_app()
     app.dependency_overrides[get_session] = lambda: None  # no database in unit tests
+    app.dependency_overrides[get_owner] = lambda: "local"
     response = TestClient(app).post("/experiments/validate", json=circles_spec(epochs=3))
     assert response.status_code == 503, response.text
     assert "no validation worker answered" in response.json()["detail"]
