@@ -74,6 +74,10 @@ class ExperimentRead(BaseModel):
         "and whether the best weights were restored",
     )
     cancel_requested: bool
+    attempts: int = Field(
+        default=0,
+        description="Times a worker claimed it; above 1 it was resumed after a worker was lost",
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
