@@ -50,6 +50,7 @@ def retrying(action: Callable[[], T], budget: float = DB_RETRY_SECONDS) -> T:
 class Claim(NamedTuple):
     spec: dict[str, Any]
     attempt: int  # the fencing token of every later write
+    recorded_epoch: int  # the last epoch in the history: no checkpoint past it is trusted
 
 
 class EarlyStop(NamedTuple):
@@ -84,11 +85,11 @@ def claim(experiment_id: int, worker: str) -> Claim | None:
                 worker=worker,
                 attempts=Experiment.attempts + 1,
             )
-            .returning(Experiment.spec, Experiment.attempts)
+            .returning(Experiment.spec, Experiment.attempts, Experiment.current_epoch)
         ).one_or_none()
     if row is None:
         return None
-    spec, attempt = row
+    spec, attempt, recorded_epoch = row
     if attempt > settings.max_attempts:
         finish(
             experiment_id,
@@ -98,7 +99,7 @@ def claim(experiment_id: int, worker: str) -> Claim | None:
             attempt=attempt,
         )
         return None
-    return Claim(spec, attempt)
+    return Claim(spec, attempt, recorded_epoch)
 
 
 def resume_at(experiment_id: int, epoch: int) -> None:
@@ -113,7 +114,10 @@ def resume_at(experiment_id: int, epoch: int) -> None:
                 )
             )
             session.execute(
-                update(Experiment).where(Experiment.id == experiment_id).values(current_epoch=epoch)
+                update(Experiment)
+                .where(Experiment.id == experiment_id)
+                # Also a heartbeat: loading data and building the model took time.
+                .values(current_epoch=epoch, heartbeat_at=utcnow())
             )
 
     retrying(action)

@@ -36,9 +36,7 @@ def run_experiment(experiment_id: int) -> str:
     settings = get_settings()
     attempt = claimed.attempt
     try:
-        writer, stopped_early, model = _fit(
-            experiment_id, attempt, ExperimentSpec.model_validate(claimed.spec), settings
-        )
+        writer, stopped_early, model = _fit(experiment_id, claimed, settings)
     except Exception as exc:
         log.exception("experiment %s failed", experiment_id)
         message = readable_error(exc, settings.max_error_chars)
@@ -71,13 +69,17 @@ def _tidy(experiment_id: int, settings: Settings) -> None:
         artifacts.drop_checkpoints(experiment_id)
 
 
-def _resume(experiment_id: int, attempt: int, model: keras.Model) -> int:
+def _resume(experiment_id: int, claimed: progress.Claim, model: keras.Model) -> int:
     """Load the latest checkpoint, if any, and cut the history back to it; the epoch to
-    continue from (0: from the start)."""
-    found = artifacts.latest_checkpoint(experiment_id)
-    start = 0
-    if found is not None:
-        start, path = found
+    continue from (0: from the start). A checkpoint past the recorded history is not this
+    experiment's (a database reset under an old artifacts folder reuses ids) and is ignored;
+    the history is written before each checkpoint, so a real one is never past it."""
+    found = [c for c in artifacts.checkpoints(experiment_id) if c[0] <= claimed.recorded_epoch]
+    if not found:
+        artifacts.drop_checkpoints(experiment_id)
+    start, attempt = 0, claimed.attempt
+    if found:
+        start, path = found[-1]
         restore(model, path)
         log.info("experiment %s resumed from epoch %s (attempt %s)", experiment_id, start, attempt)
     progress.resume_at(experiment_id, start)
@@ -85,14 +87,16 @@ def _resume(experiment_id: int, attempt: int, model: keras.Model) -> int:
 
 
 def _fit(
-    experiment_id: int, attempt: int, spec: ExperimentSpec, settings: Settings
+    experiment_id: int, claimed: progress.Claim, settings: Settings
 ) -> tuple[EpochWriter, progress.EarlyStop | None, keras.Model]:
+    spec = ExperimentSpec.model_validate(claimed.spec)
+    attempt = claimed.attempt
     if spec.fit.seed is not None:
         keras.utils.set_random_seed(spec.fit.seed)
     data = load_dataset(spec.dataset)
     model = build_model(spec, data.input_shape)
     data = _shape_for(model, spec, data)
-    initial_epoch = _resume(experiment_id, attempt, model)
+    initial_epoch = _resume(experiment_id, claimed, model)
     checkpointer = Checkpointer(experiment_id, settings.checkpoint_every_seconds)
     writer = EpochWriter(
         experiment_id, settings.cancel_check_seconds, attempt=attempt, checkpointer=checkpointer
