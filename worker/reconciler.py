@@ -12,11 +12,12 @@ Keras-free: it runs in the worker's main process, which never trains."""
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import NamedTuple
 
-from sqlalchemy import and_, func, update
+from sqlalchemy import and_, func, sql, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.db import make_engine
@@ -35,13 +36,17 @@ class Reconciled(NamedTuple):
     cancelled: list[int]  # stale and cancel-requested: cancelled, never resumed
 
 
-def reconcile_once(session: Session, settings: Settings, send: Callable[[int], None]) -> Reconciled:
+def reconcile_once(
+    session: Session, settings: Settings, send: Callable[[int], None], reclaim: bool = True
+) -> Reconciled:
     """One pass in the caller's transaction. Messages are sent before the commit: if the broker
-    is down the pass rolls back and the next one tries again."""
+    is down the pass rolls back and the next one tries again. With `reclaim` False running jobs
+    are left alone (see Reconciler.tick)."""
     now = utcnow()
     stale = and_(
         Experiment.status == RUNNING,
         Experiment.heartbeat_at < now - timedelta(seconds=settings.heartbeat_timeout_seconds),
+        sql.true() if reclaim else sql.false(),
     )
     cancelled = session.scalars(
         update(Experiment)
@@ -84,6 +89,7 @@ class Reconciler(threading.Thread):
         # Its own engine: the main process must not share pooled connections with the pool
         # children it forks.
         self.sessions = sessionmaker(bind=make_engine(settings.database_url))
+        self._reclaim_after = 0.0  # monotonic time before which stale jobs are not reclaimed
 
     def run(self) -> None:
         while True:
@@ -94,9 +100,13 @@ class Reconciler(threading.Thread):
     def tick(self) -> None:
         try:
             with self.sessions.begin() as session:
-                done = reconcile_once(session, self.settings, send_training)
+                reclaim = time.monotonic() >= self._reclaim_after
+                done = reconcile_once(session, self.settings, send_training, reclaim)
         except Exception as exc:  # a database or broker outage: try again next tick
             log.warning("reconcile pass failed: %s: %s", type(exc).__name__, exc)
+            # Heartbeats could not be written during a database outage either: stale ones say
+            # nothing until live workers have had a full timeout to write again.
+            self._reclaim_after = time.monotonic() + self.settings.heartbeat_timeout_seconds
             return
         if any(done):
             log.info(

@@ -119,3 +119,14 @@ def test_model_download_is_409_while_running_and_404_without_a_model(client: Tes
     assert found.headers["content-type"] == "application/octet-stream"
     assert f'filename="experiment-{experiment_id}.keras"' in found.headers["content-disposition"]
     assert found.content == b"PK-not-really"
+
+
+def test_after_a_database_outage_stale_heartbeats_are_not_trusted(client: TestClient) -> None:
+    settings = get_settings()
+    stale = submit(client)
+    progress.claim(stale, "maybe-alive")
+    age(stale, settings.heartbeat_timeout_seconds + 1)
+    sent: list[int] = []
+    with session_scope() as session:
+        assert not any(reconcile_once(session, settings, sent.append, reclaim=False))
+    assert client.get(f"/experiments/{stale}").json()["status"] == "running"

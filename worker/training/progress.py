@@ -44,7 +44,7 @@ def retrying(action: Callable[[], T], budget: float = DB_RETRY_SECONDS) -> T:
                 raise
             log.warning("database unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
             time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 2.0)  # back soon after the database is
 
 
 class Claim(NamedTuple):
