@@ -121,6 +121,7 @@ def to_read(experiment: Experiment, metrics: dict[str, Any] | None) -> Experimen
         stopped_epoch=experiment.stopped_epoch,
         stop_reason=experiment.stop_reason,
         cancel_requested=experiment.cancel_requested,
+        attempts=experiment.attempts or 0,
         created_at=experiment.created_at,
         started_at=experiment.started_at,
         finished_at=experiment.finished_at,

@@ -74,6 +74,10 @@ class ExperimentRead(BaseModel):
         "and whether the best weights were restored",
     )
     cancel_requested: bool
+    attempts: int = Field(
+        default=0,
+        description="Times a worker claimed it; above 1 it was resumed after a worker was lost",
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -89,7 +93,7 @@ class ExperimentRead(BaseModel):
                                        "val_accuracy": 0.66},
                     "test_metrics": None, "error": None, "stopped_epoch": None,
                     "stop_reason": None,
-                    "cancel_requested": False,
+                    "cancel_requested": False, "attempts": 1,
                     "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
                     "finished_at": None, "spec": CIRCLES_EXAMPLE,
                 },
@@ -101,7 +105,7 @@ class ExperimentRead(BaseModel):
                     "test_metrics": None, "error": None, "stopped_epoch": 57,
                     "stop_reason": "early stopping: val_loss did not improve by more than 0 "
                     "for 5 epochs after its best value 0.2871 at epoch 52; best weights restored",
-                    "cancel_requested": False,
+                    "cancel_requested": False, "attempts": 1,
                     "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
                     "finished_at": "2026-11-22T20:00:09Z", "spec": EARLY_STOPPING_EXAMPLE,
                 },

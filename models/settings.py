@@ -59,6 +59,26 @@ class Settings(BaseSettings):
     # Largest JSON request body (bytes); a bigger one is a 413 before it is read to the end.
     # Dataset uploads have their own limit, FITQ_MAX_UPLOAD_BYTES.
     max_request_bytes: int = Field(default=1024**2, ge=1024, le=1024**3)
+    # A running job whose heartbeat is older than this is presumed dead: a new claim may take
+    # it over (resuming from its checkpoint). Must stay well above cancel_check_seconds, the
+    # mid-epoch heartbeat period (checked below).
+    heartbeat_timeout_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+    # Claims a job may have (deliveries that started it); past this it fails, so a job that
+    # kills its worker every time cannot loop forever.
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    # How often each training worker's reconciler looks for lost or stale jobs (seconds).
+    reconcile_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # A job still queued this long after it was (re-)enqueued is enqueued again: its message
+    # may have been lost (a broker restart without persistence). Duplicates are harmless.
+    queued_timeout_seconds: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
+    # Where checkpoints and final models are kept. Empty: data_dir/artifacts.
+    artifacts_dir: Path | None = None
+    # Least seconds between two checkpoints of a running fit (one is also written when the
+    # fit stops). Saving the circles model takes ~30 ms against ~100-150 ms per epoch, so a
+    # checkpoint per epoch would cost 20-30%; every 30 s costs ~0.1%.
+    checkpoint_every_seconds: float = Field(default=30.0, ge=0, le=24 * 3600)
+    # Keep a finished experiment's checkpoints (its final model is always kept).
+    keep_checkpoints: bool = False
     log_level: str = "INFO"
     # "required": every request but /healthz and the docs needs `Authorization: Bearer <key>`
     # (keys from `fitq create-key OWNER`) and sees only its owner's rows. "disabled": no keys,
@@ -71,11 +91,20 @@ class Settings(BaseSettings):
     # workers without internet, so a missing file fails at once instead of waiting on a socket.
     dataset_downloads: bool = True
 
-    @field_validator("keras_datasets_dir", mode="before")
+    @field_validator("keras_datasets_dir", "artifacts_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # .env.example lists FITQ_KERAS_DATASETS_DIR= empty; that must not mean Path(".").
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _heartbeat_outlives_checks(self) -> "Settings":
+        # Three missed mid-epoch heartbeats before a live job could be taken for dead.
+        if self.heartbeat_timeout_seconds < 3 * self.cancel_check_seconds:
+            raise ValueError(
+                "FITQ_HEARTBEAT_TIMEOUT_SECONDS must be at least 3 x FITQ_CANCEL_CHECK_SECONDS"
+            )
+        return self
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> "Settings":
@@ -94,6 +123,10 @@ class Settings(BaseSettings):
         if not self.result_backend:
             self.result_backend = f"file://{(self.data_dir / 'results').resolve()}"
         return self
+
+    @property
+    def artifacts_path(self) -> Path:
+        return self.artifacts_dir or self.data_dir / "artifacts"
 
     @property
     def broker_dir(self) -> Path:

@@ -62,7 +62,8 @@ def database() -> Iterator[str]:
 
     from tests.helpers import migrate
 
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # pool_pre_ping: the fault tests restart PostgreSQL under this pooled connection.
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{TEST_DB}"'))
     try:

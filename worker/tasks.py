@@ -5,8 +5,9 @@ import os
 from typing import Any
 
 from celery.exceptions import Reject
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready, worker_shutting_down
 
+from models.settings import get_settings
 from worker import shutdown
 from worker.celery_app import TRAIN_TASK, VALIDATE_TASK, celery_app
 
@@ -21,6 +22,29 @@ def _warm_keras(**_: Any) -> None:
     # Import Keras and its backend once per pool process, after the fork: TensorFlow is not
     # fork-safe, and a warm process starts each job without the multi-second import.
     import worker.training.run  # noqa: F401
+
+
+_reconcilers: list[Any] = []
+
+
+@worker_ready.connect
+def _start_reconciler(sender: Any, **_: Any) -> None:
+    """Every training worker runs the reconciler (see worker/reconciler.py); dry-run workers
+    do not consume the training queue and skip it."""
+    from worker.reconciler import Reconciler
+
+    settings = get_settings()
+    if settings.training_queue not in sender.app.amqp.queues.consume_from:
+        return
+    reconciler = Reconciler(settings)
+    reconciler.start()
+    _reconcilers.append(reconciler)
+
+
+@worker_shutting_down.connect
+def _stop_reconciler(**_: Any) -> None:
+    for reconciler in _reconcilers:
+        reconciler.stopped.set()
 
 
 @celery_app.task(name=TRAIN_TASK)

@@ -1,13 +1,15 @@
-"""/experiments: submit, list, read, history, cancel."""
+"""/experiments: submit, list, read, history, cancel, trained model."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.responses import FileResponse
 
 from api import queries
 from api.deps import ExperimentDep, OwnerDep, SessionDep
 from api.idempotency import IdempotencyKeyHeader, create_once
 from api.schemas import EpochRow, ErrorRead, ExperimentCreate, ExperimentPage, ExperimentRead
+from models.artifacts import final_model_path
 from models.tables import FINAL_STATUSES, Experiment, ExperimentStatus
 from worker.enqueue import enqueue_training
 
@@ -101,3 +103,27 @@ def cancel_experiment(experiment: ExperimentDep, session: SessionDep) -> Experim
         )
     queries.request_cancel(session, experiment)
     return queries.read_one(session, experiment)
+
+
+@router.get(
+    "/{experiment_id}/model",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "A .keras file"},
+        **NOT_FOUND,
+        409: {"model": ErrorRead},
+    },
+    summary="Download the trained model (Keras .keras format)",
+)
+def get_model(experiment: ExperimentDep) -> FileResponse:
+    """The final model of a succeeded experiment, loadable with `keras.models.load_model`.
+    409 while the experiment is queued or running; 404 when it ended without one (failed or
+    cancelled)."""
+    path = final_model_path(experiment.id)
+    if experiment.status not in FINAL_STATUSES:
+        raise HTTPException(409, detail=f"experiment {experiment.id} is {experiment.status}")
+    if not path.is_file():
+        raise HTTPException(404, detail=f"experiment {experiment.id} has no trained model")
+    return FileResponse(
+        path, media_type="application/octet-stream", filename=f"experiment-{experiment.id}.keras"
+    )

@@ -20,6 +20,8 @@ def sqlite_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'fitq.db'}"
     migrate(url)
     monkeypatch.setenv("FITQ_DATABASE_URL", url)
+    # Ids restart in every SQLite file: their checkpoints and models must not meet.
+    monkeypatch.setenv("FITQ_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
     clear_caches()
     yield url
     db.get_engine().dispose()

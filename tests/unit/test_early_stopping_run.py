@@ -76,12 +76,15 @@ def test_patience_longer_than_the_fit_runs_every_epoch(sqlite_db: str) -> None:
 
 
 def test_a_cancel_at_the_same_epoch_wins(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    record: Callable[[int, int, dict], bool] = progress.record_epoch
+    write: Callable[[int, int | None, int, dict], progress.EpochState] = progress.write_epoch
 
-    def cancel_at_2(experiment_id: int, epoch: int, metrics: dict) -> bool:
-        return record(experiment_id, epoch, metrics) or epoch == 2
+    def cancel_at_2(
+        experiment_id: int, attempt: int | None, epoch: int, metrics: dict
+    ) -> progress.EpochState:
+        state = write(experiment_id, attempt, epoch, metrics)
+        return "cancelled" if epoch == 2 else state
 
-    monkeypatch.setattr(progress, "record_epoch", cancel_at_2)
+    monkeypatch.setattr(progress, "write_epoch", cancel_at_2)
     # patience 0: early stopping would also end the fit at epoch 2
     experiment, rows = run(tiny_spec(50, NEVER_IMPROVES | {"patience": 0}))
     assert experiment.status == "cancelled"

@@ -1,18 +1,56 @@
 """The job's conversation with SQL: claim, epoch writes, cancel flag, final status.
-Each function is its own short transaction (session_scope is the edge)."""
+Each function is its own short transaction (session_scope is the edge).
 
+Every write after the claim is fenced by the attempt number the claim returned: a worker
+presumed dead (stale heartbeat) whose job was reclaimed finds its writes match no row and
+stops, so two workers never both write one job's history."""
+
+import logging
 import math
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+import time
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any, Literal, NamedTuple, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from models.db import session_scope
+from models.settings import get_settings
 from models.tables import EpochMetric, Experiment, ExperimentStatus, utcnow
 
+log = logging.getLogger(__name__)
 RUNNING = ExperimentStatus.RUNNING.value
+QUEUED = ExperimentStatus.QUEUED.value
+T = TypeVar("T")
+# How long an epoch write keeps retrying through a database outage before the job fails.
+DB_RETRY_SECONDS = 60.0
+EpochState = Literal["ok", "cancelled", "lost"]
+
+
+def retrying(action: Callable[[], T], budget: float = DB_RETRY_SECONDS) -> T:
+    """Run `action` (a whole transaction), retrying lost connections with backoff.
+    pool_pre_ping replaces dead pooled connections; this covers the outage itself."""
+    deadline = time.monotonic() + budget
+    delay = 0.25
+    while True:
+        try:
+            return action()
+        except (OperationalError, DBAPIError) as exc:
+            disconnect = isinstance(exc, OperationalError) or exc.connection_invalidated
+            if not disconnect or time.monotonic() + delay > deadline:
+                raise
+            log.warning("database unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)  # back soon after the database is
+
+
+class Claim(NamedTuple):
+    spec: dict[str, Any]
+    attempt: int  # the fencing token of every later write
+    recorded_epoch: int  # the last epoch in the history: no checkpoint past it is trusted
 
 
 class EarlyStop(NamedTuple):
@@ -22,21 +60,67 @@ class EarlyStop(NamedTuple):
     reason: str
 
 
-def claim(experiment_id: int, worker: str) -> dict[str, Any] | None:
-    """queued -> running with a conditional UPDATE; None when it is not ours to run."""
+def claim(experiment_id: int, worker: str) -> Claim | None:
+    """queued -> running, or running with a stale heartbeat -> running (a reclaim), with one
+    conditional UPDATE that counts the attempt; None when it is not ours to run (finished,
+    cancelled, or held by a live worker). Past max_attempts the job fails instead."""
+    settings = get_settings()
     now = utcnow()
+    stale = now - timedelta(seconds=settings.heartbeat_timeout_seconds)
     with session_scope() as session:
-        spec = session.execute(
+        row = session.execute(
             update(Experiment)
             .where(
                 Experiment.id == experiment_id,
-                Experiment.status == ExperimentStatus.QUEUED.value,
                 Experiment.cancel_requested.is_(False),
+                or_(
+                    Experiment.status == QUEUED,
+                    and_(Experiment.status == RUNNING, Experiment.heartbeat_at < stale),
+                ),
             )
-            .values(status=RUNNING, started_at=now, heartbeat_at=now, worker=worker)
-            .returning(Experiment.spec)
-        ).scalar_one_or_none()
-    return spec
+            .values(
+                status=RUNNING,
+                started_at=func.coalesce(Experiment.started_at, now),
+                heartbeat_at=now,
+                worker=worker,
+                attempts=Experiment.attempts + 1,
+            )
+            .returning(Experiment.spec, Experiment.attempts, Experiment.current_epoch)
+        ).one_or_none()
+    if row is None:
+        return None
+    spec, attempt, recorded_epoch = row
+    if attempt > settings.max_attempts:
+        finish(
+            experiment_id,
+            ExperimentStatus.FAILED,
+            f"gave up after {attempt - 1} attempts: each time its worker stopped without "
+            "finishing it (killed, out of memory, or lost)",
+            attempt=attempt,
+        )
+        return None
+    return Claim(spec, attempt, recorded_epoch)
+
+
+def resume_at(experiment_id: int, epoch: int) -> None:
+    """Make the history end at `epoch`, the checkpoint the fit resumes from: rows after it
+    (written after the last checkpoint by a worker that died) are removed and rewritten."""
+
+    def action() -> None:
+        with session_scope() as session:
+            session.execute(
+                delete(EpochMetric).where(
+                    EpochMetric.experiment_id == experiment_id, EpochMetric.epoch > epoch
+                )
+            )
+            session.execute(
+                update(Experiment)
+                .where(Experiment.id == experiment_id)
+                # Also a heartbeat: loading data and building the model took time.
+                .values(current_epoch=epoch, heartbeat_at=utcnow())
+            )
+
+    retrying(action)
 
 
 def clean_metrics(logs: Mapping[str, Any]) -> dict[str, float | None]:
@@ -63,31 +147,46 @@ def upsert_epoch(session: Session, experiment_id: int, epoch: int, metrics: dict
     )
 
 
+def _beat(session: Session, experiment_id: int, attempt: int | None, **values: Any) -> EpochState:
+    fence = [] if attempt is None else [Experiment.attempts == attempt]
+    cancel = session.execute(
+        update(Experiment)
+        .where(Experiment.id == experiment_id, Experiment.status == RUNNING, *fence)
+        .values(heartbeat_at=utcnow(), **values)
+        .returning(Experiment.cancel_requested)
+    ).scalar_one_or_none()
+    if cancel is None:
+        return "lost"
+    return "cancelled" if cancel else "ok"
+
+
 def record_epoch(experiment_id: int, epoch: int, metrics: dict) -> bool:
-    """Write one epoch's metrics and the heartbeat; return whether cancel was requested."""
-    with session_scope() as session:
-        upsert_epoch(session, experiment_id, epoch, metrics)
-        return bool(
-            session.execute(
-                update(Experiment)
-                .where(Experiment.id == experiment_id)
-                .values(current_epoch=epoch, heartbeat_at=utcnow())
-                .returning(Experiment.cancel_requested)
-            ).scalar_one()
-        )
+    """Unfenced write_epoch (tests and tools); whether cancel was requested."""
+    return write_epoch(experiment_id, None, epoch, metrics) == "cancelled"
 
 
-def heartbeat(experiment_id: int) -> bool:
-    """Mid-epoch liveness; return whether cancel was requested."""
-    with session_scope() as session:
-        return bool(
-            session.execute(
-                update(Experiment)
-                .where(Experiment.id == experiment_id)
-                .values(heartbeat_at=utcnow())
-                .returning(Experiment.cancel_requested)
-            ).scalar_one()
-        )
+def write_epoch(experiment_id: int, attempt: int | None, epoch: int, metrics: dict) -> EpochState:
+    """Write one epoch's metrics and the heartbeat, retrying through a database outage;
+    'lost' when the job is no longer this attempt's (then nothing is written)."""
+
+    def action() -> EpochState:
+        with session_scope() as session:
+            state = _beat(session, experiment_id, attempt, current_epoch=epoch)
+            if state != "lost":
+                upsert_epoch(session, experiment_id, epoch, metrics)
+            return state
+
+    return retrying(action)
+
+
+def heartbeat(experiment_id: int, attempt: int | None = None) -> EpochState:
+    """Mid-epoch liveness. A failed beat is skipped, not fatal: the next one retries."""
+    try:
+        with session_scope() as session:
+            return _beat(session, experiment_id, attempt)
+    except (OperationalError, DBAPIError) as exc:
+        log.warning("heartbeat of experiment %s skipped: %s", experiment_id, type(exc).__name__)
+        return "ok"
 
 
 def finish(
@@ -95,22 +194,28 @@ def finish(
     status: ExperimentStatus,
     error: str | None = None,
     early_stop: EarlyStop | None = None,
+    attempt: int | None = None,
 ) -> None:
     # The stop is written with the final status, so a reader never sees a finished
     # experiment whose early stop is not recorded yet.
     stopped_epoch, stop_reason = early_stop or (None, None)
-    with session_scope() as session:
-        session.execute(
-            update(Experiment)
-            .where(Experiment.id == experiment_id, Experiment.status == RUNNING)
-            .values(
-                status=status.value,
-                error=error,
-                finished_at=utcnow(),
-                stopped_epoch=stopped_epoch,
-                stop_reason=stop_reason,
+    fence = [] if attempt is None else [Experiment.attempts == attempt]
+
+    def action() -> None:
+        with session_scope() as session:
+            session.execute(
+                update(Experiment)
+                .where(Experiment.id == experiment_id, Experiment.status == RUNNING, *fence)
+                .values(
+                    status=status.value,
+                    error=error,
+                    finished_at=utcnow(),
+                    stopped_epoch=stopped_epoch,
+                    stop_reason=stop_reason,
+                )
             )
-        )
+
+    retrying(action)
 
 
 def last_epoch(experiment_id: int) -> int:
@@ -124,23 +229,30 @@ def last_epoch(experiment_id: int) -> int:
     return found or 0
 
 
-def requeue(experiment_id: int) -> None:
+def requeue(experiment_id: int, attempt: int) -> None:
     """Mark a job interrupted by a warm shutdown queued again (the task gives its message back
-    to the broker). Without checkpoints it starts over, so its partial history is removed
-    rather than left to be overwritten."""
-    with session_scope() as session:
-        session.execute(delete(EpochMetric).where(EpochMetric.experiment_id == experiment_id))
-        session.execute(
-            update(Experiment)
-            .where(Experiment.id == experiment_id, Experiment.status == RUNNING)
-            .values(
-                status=ExperimentStatus.QUEUED.value,
-                current_epoch=0,
-                started_at=None,
-                heartbeat_at=None,
-                worker=None,
+    to the broker). Its history and checkpoint stay: the next claim resumes from them. A
+    hand-back is not a failed attempt, so it is not counted against max_attempts; heartbeat_at
+    becomes the time it was queued again, which the reconciler measures from."""
+
+    def action() -> None:
+        with session_scope() as session:
+            session.execute(
+                update(Experiment)
+                .where(
+                    Experiment.id == experiment_id,
+                    Experiment.status == RUNNING,
+                    Experiment.attempts == attempt,
+                )
+                .values(
+                    status=QUEUED,
+                    heartbeat_at=utcnow(),
+                    worker=None,
+                    attempts=Experiment.attempts - 1,
+                )
             )
-        )
+
+    retrying(action)
 
 
 def store_test_metrics(experiment_id: int, metrics: dict) -> None:

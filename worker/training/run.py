@@ -4,17 +4,18 @@ import logging
 import re
 import socket
 from dataclasses import replace
-from typing import NamedTuple
 
 import keras
 import numpy as np
 
-from models.settings import get_settings
+from models import artifacts
+from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
 from models.tables import ExperimentStatus
 from worker.training import progress
 from worker.training.build import build_model
 from worker.training.callbacks import EpochWriter
+from worker.training.checkpoint import Checkpointer, restore, save_atomically
 from worker.training.data import LoadedData, load_dataset
 from worker.training.early_stop import EarlyStopper
 from worker.training.targets import shape_targets
@@ -24,31 +25,30 @@ log = logging.getLogger(__name__)
 _TRACEBACK_LINE = re.compile(r"^\s|most recent call last|^Traceback")
 
 
-class Fitted(NamedTuple):
-    writer: EpochWriter
-    early_stop: progress.EarlyStop | None  # set only when early stopping ended the fit
-
-
 def run_experiment(experiment_id: int) -> str:
     """Run one job; return its outcome (a final status, 'handed_back' or 'not_ours')."""
-    raw = progress.claim(experiment_id, socket.gethostname())
-    if raw is None:
-        log.info("experiment %s is not queued; nothing to do", experiment_id)
+    claimed = progress.claim(experiment_id, socket.gethostname())
+    if claimed is None:
+        log.info(
+            "experiment %s is not ours to run (finished or held); nothing to do", experiment_id
+        )
         return "not_ours"
     settings = get_settings()
+    attempt = claimed.attempt
     try:
-        writer, stopped_early = _fit(
-            experiment_id, ExperimentSpec.model_validate(raw), settings.cancel_check_seconds
-        )
+        writer, stopped_early, model = _fit(experiment_id, claimed, settings)
     except Exception as exc:
         log.exception("experiment %s failed", experiment_id)
-        progress.finish(
-            experiment_id, ExperimentStatus.FAILED, readable_error(exc, settings.max_error_chars)
-        )
+        message = readable_error(exc, settings.max_error_chars)
+        progress.finish(experiment_id, ExperimentStatus.FAILED, message, attempt=attempt)
+        _tidy(experiment_id, settings)
         return ExperimentStatus.FAILED.value
+    if writer.stop_reason == "lost":
+        log.warning("experiment %s was taken over by another attempt; stopping", experiment_id)
+        return "not_ours"
     if writer.stop_reason == "shutdown":
         log.info("experiment %s handed back: the worker is shutting down", experiment_id)
-        progress.requeue(experiment_id)
+        progress.requeue(experiment_id, attempt)
         return "handed_back"
     status, error = ExperimentStatus.SUCCEEDED, None
     if writer.stop_reason == "diverged":
@@ -56,17 +56,51 @@ def run_experiment(experiment_id: int) -> str:
         error = f"diverged: the loss became NaN or infinite at epoch {writer.diverged_epoch}"
     elif writer.stop_reason == "cancelled":
         status = ExperimentStatus.CANCELLED
-    progress.finish(experiment_id, status, error, stopped_early)
+    else:
+        # The final model before the status: a succeeded experiment always has one.
+        save_atomically(model, artifacts.final_model_path(experiment_id))
+    progress.finish(experiment_id, status, error, stopped_early, attempt=attempt)
+    _tidy(experiment_id, settings)
     return status.value
 
 
-def _fit(experiment_id: int, spec: ExperimentSpec, check_seconds: float) -> Fitted:
+def _tidy(experiment_id: int, settings: Settings) -> None:
+    if not settings.keep_checkpoints:
+        artifacts.drop_checkpoints(experiment_id)
+
+
+def _resume(experiment_id: int, claimed: progress.Claim, model: keras.Model) -> int:
+    """Load the latest checkpoint, if any, and cut the history back to it; the epoch to
+    continue from (0: from the start). A checkpoint past the recorded history is not this
+    experiment's (a database reset under an old artifacts folder reuses ids) and is ignored;
+    the history is written before each checkpoint, so a real one is never past it."""
+    found = [c for c in artifacts.checkpoints(experiment_id) if c[0] <= claimed.recorded_epoch]
+    if not found:
+        artifacts.drop_checkpoints(experiment_id)
+    start, attempt = 0, claimed.attempt
+    if found:
+        start, path = found[-1]
+        restore(model, path)
+        log.info("experiment %s resumed from epoch %s (attempt %s)", experiment_id, start, attempt)
+    progress.resume_at(experiment_id, start)
+    return start
+
+
+def _fit(
+    experiment_id: int, claimed: progress.Claim, settings: Settings
+) -> tuple[EpochWriter, progress.EarlyStop | None, keras.Model]:
+    spec = ExperimentSpec.model_validate(claimed.spec)
+    attempt = claimed.attempt
     if spec.fit.seed is not None:
         keras.utils.set_random_seed(spec.fit.seed)
     data = load_dataset(spec.dataset)
     model = build_model(spec, data.input_shape)
     data = _shape_for(model, spec, data)
-    writer = EpochWriter(experiment_id, check_seconds)
+    initial_epoch = _resume(experiment_id, claimed, model)
+    checkpointer = Checkpointer(experiment_id, settings.checkpoint_every_seconds)
+    writer = EpochWriter(
+        experiment_id, settings.cancel_check_seconds, attempt=attempt, checkpointer=checkpointer
+    )
     stopping = spec.fit.early_stopping
     stopper = None if stopping is None else EarlyStopper(stopping)
     model.fit(
@@ -75,6 +109,7 @@ def _fit(experiment_id: int, spec: ExperimentSpec, check_seconds: float) -> Fitt
         validation_data=data.validation,
         validation_split=spec.fit.validation_split or 0.0,
         epochs=spec.fit.epochs,
+        initial_epoch=initial_epoch,
         batch_size=spec.fit.batch_size,
         shuffle=spec.fit.shuffle,
         # The stopper after the writer: each epoch is in SQL before the stop decision, so
@@ -85,8 +120,8 @@ def _fit(experiment_id: int, spec: ExperimentSpec, check_seconds: float) -> Fitt
     if data.test is not None and writer.stop_reason is None:
         _evaluate(experiment_id, model, data.test, spec.fit.batch_size)
     if stopper is None or writer.stop_reason is not None:  # cancel, NaN, shutdown come first
-        return Fitted(writer, None)
-    return Fitted(writer, stopper.outcome(spec.fit.epochs))
+        return writer, None, model
+    return writer, stopper.outcome(spec.fit.epochs), model
 
 
 def _evaluate(

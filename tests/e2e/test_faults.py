@@ -1,0 +1,235 @@
+"""Faults with real processes on the real Redis and PostgreSQL: a killed worker, a Redis restart,
+a PostgreSQL outage, a diverging loss, cancels. Nothing is lost, no epoch is recorded twice.
+
+Each recovery prints a line "RECOVERY <test>: <seconds>s" (run with -s to see them)."""
+
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from models.db import get_engine, session_scope
+from models.tables import EpochMetric
+from tests.conftest import REDIS_URL, TEST_QUEUE
+from tests.e2e.stack import BIN, Api, Proc, free_port, stack_env
+from tests.helpers import circles_spec, poll
+
+FAULT_QUEUE = f"{TEST_QUEUE}_faults"
+# Short thresholds so a lost worker is noticed in seconds (production: 60 s and 30 s).
+FAULT_ENV = {
+    "FITQ_TRAINING_QUEUE": FAULT_QUEUE,
+    "FITQ_HEARTBEAT_TIMEOUT_SECONDS": "8",
+    "FITQ_RECONCILE_INTERVAL_SECONDS": "1",
+    "FITQ_QUEUED_TIMEOUT_SECONDS": "5",
+    "FITQ_CHECKPOINT_EVERY_SECONDS": "1",
+    "FITQ_CANCEL_CHECK_SECONDS": "0.5",
+}
+FINAL = {"succeeded", "failed", "cancelled"}
+
+
+class FaultStack:
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.env = stack_env(**FAULT_ENV)
+        port = free_port()
+        self.api_proc = Proc(
+            [str(BIN / "python"), "-m", "uvicorn", "api.main:app", "--port", str(port)],
+            self.env,
+            logs / "api.log",
+        )
+        self.api = Api(f"http://127.0.0.1:{port}")
+        self.workers: list[Proc] = []
+
+    def start_worker(self) -> Proc:
+        log = self.logs / f"worker-{len(self.workers) + 1}.log"
+        worker = Proc([str(BIN / "fitq"), "worker", "--concurrency", "1"], self.env, log)
+        self.workers.append(worker)
+        poll(lambda: log.read_text(errors="replace"), lambda text: " ready." in text, 120)
+        return worker
+
+    def stop(self) -> None:
+        for proc in [*self.workers, self.api_proc]:
+            proc.stop()
+
+
+@pytest.fixture
+def faults(database: str, redis_broker: str, tmp_path: Path) -> Iterator[FaultStack]:
+    client = redis.Redis.from_url(REDIS_URL)
+    client.delete(FAULT_QUEUE)
+    stack = FaultStack(tmp_path)
+    try:
+        stack.api.wait_healthy()
+        yield stack
+    finally:
+        stack.stop()
+        for worker in stack.workers:
+            print(f"{worker.log.name} tail:\n" + worker.tail(2000))
+        redis.Redis.from_url(REDIS_URL).delete(FAULT_QUEUE)
+
+
+def long_spec(epochs: int) -> dict[str, Any]:
+    """The circles 500-unit model: about 0.1-0.2 s an epoch here."""
+    return circles_spec(epochs=epochs)
+
+
+def epochs_of(api: Api, experiment_id: int) -> list[int]:
+    return [row["epoch"] for row in api.history(experiment_id)]
+
+
+def recorded_at(experiment_id: int) -> dict[int, datetime]:
+    """When each history row was written, read straight from PostgreSQL."""
+    query = select(EpochMetric.epoch, EpochMetric.recorded_at).where(
+        EpochMetric.experiment_id == experiment_id
+    )
+    with session_scope() as session:
+        return {row.epoch: row.recorded_at for row in session.execute(query)}
+
+
+def recovery(name: str, seconds: float) -> None:
+    print(f"RECOVERY {name}: {seconds:.1f}s")
+
+
+def test_a_killed_worker_is_replaced_and_the_job_resumes(faults: FaultStack) -> None:
+    api = faults.api
+    first = faults.start_worker()
+    experiment_id = api.submit(long_spec(epochs=150))
+    running = api.wait_epoch(experiment_id, 40, timeout=120)
+    assert running["status"] == "running"
+    first.signal_group(signal.SIGKILL)  # the pool child doing the fit and its parent
+    poll(first.group_alive, lambda alive: not alive, timeout=10)
+    killed_at = time.monotonic()
+    before = recorded_at(experiment_id)
+
+    second = faults.start_worker()
+    resumed = poll(lambda: api.get(experiment_id), lambda e: e["attempts"] == 2, timeout=60)
+    recovery("killed worker (reclaimed)", time.monotonic() - killed_at)
+    done = api.wait_status(experiment_id, FINAL, timeout=180)
+    recovery("killed worker (succeeded)", time.monotonic() - killed_at)
+    assert done["status"] == "succeeded", done["error"]
+    assert (done["attempts"], resumed["status"]) == (2, "running")
+    assert epochs_of(api, experiment_id) == list(range(1, 151))
+    match = re.search(rf"experiment {experiment_id} resumed from epoch (\d+)", second.tail(20000))
+    assert match, second.tail()
+    checkpoint = int(match.group(1))
+    assert 1 <= checkpoint <= max(before)
+    # It resumed rather than started over: rows up to the checkpoint are the first worker's.
+    after = recorded_at(experiment_id)
+    assert all(after[e] == before[e] for e in range(1, checkpoint + 1))
+    assert all(after[e] > before[max(before)] for e in range(checkpoint + 1, 151))
+    model = api.http.get(f"/experiments/{experiment_id}/model")
+    assert model.status_code == 200 and model.content[:2] == b"PK"  # a .keras zip
+
+
+def restart_redis() -> None:
+    subprocess.run(["redis-cli", "shutdown", "nosave"], check=False, capture_output=True)
+    try:
+        poll(lambda: _redis_up(), lambda up: not up, timeout=10, every=0.05)
+    finally:
+        subprocess.run(
+            ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
+             "--save", "", "--appendonly", "no"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        poll(lambda: _redis_up(), lambda up: up, timeout=10, every=0.05)
+
+
+def _redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def test_a_redis_restart_loses_no_job(faults: FaultStack) -> None:
+    api = faults.api
+    faults.start_worker()
+    ids = [api.submit(long_spec(epochs=40)) for _ in range(3)]
+    assert api.wait_epoch(ids[0], 3, timeout=120)["status"] == "running"
+    restart_redis()  # without persistence: the queued messages are gone
+    restarted_at = time.monotonic()
+    for experiment_id in ids:
+        done = api.wait_status(experiment_id, FINAL, timeout=180)
+        assert done["status"] == "succeeded", done
+        assert epochs_of(api, experiment_id) == list(range(1, 41))
+    recovery("redis restart (all succeeded)", time.monotonic() - restarted_at)
+
+
+def pg_cluster(action: str) -> None:
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", action],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def test_a_postgres_outage_is_waited_out_and_every_epoch_is_kept(faults: FaultStack) -> None:
+    api = faults.api
+    faults.start_worker()
+    experiment_id = api.submit(long_spec(epochs=80))
+    assert api.wait_epoch(experiment_id, 5, timeout=120)["status"] == "running"
+    pg_cluster("stop")
+    try:
+        stopped_at = time.monotonic()
+        poll(lambda: time.monotonic() - stopped_at, lambda waited: waited >= 3, timeout=10)
+    finally:
+        pg_cluster("start")
+    get_engine().dispose()  # the test's own pooled connections died with the server
+    back_at = time.monotonic()
+    api.wait_healthy()
+    done = api.wait_status(experiment_id, FINAL, timeout=180)
+    recovery("postgres outage (succeeded after restart)", time.monotonic() - back_at)
+    assert done["status"] == "succeeded", done["error"]
+    assert done["attempts"] == 1  # waited out, not taken for dead
+    assert epochs_of(api, experiment_id) == list(range(1, 81))
+
+
+def test_a_diverging_loss_fails_naming_the_epoch(faults: FaultStack) -> None:
+    api = faults.api
+    faults.start_worker()
+    spec = circles_spec(epochs=30)
+    spec["model"]["layers"] = [
+        {"type": "Dense", "units": 500, "activation": "relu"},
+        {"type": "Dense", "units": 1},
+    ]
+    spec["compile"] = {
+        "optimizer": {"name": "sgd", "learning_rate": 10.0},
+        "loss": "mean_squared_error",
+    }
+    experiment_id = api.submit(spec)
+    done = api.wait_status(experiment_id, FINAL, timeout=120)
+    assert done["status"] == "failed"
+    last = epochs_of(api, experiment_id)[-1]
+    assert done["error"] == f"diverged: the loss became NaN or infinite at epoch {last}"
+    assert api.history(experiment_id)[-1]["loss"] is None
+    assert api.http.get(f"/experiments/{experiment_id}/model").status_code == 404
+
+
+def test_cancelled_jobs_stop_and_never_resume(faults: FaultStack) -> None:
+    api = faults.api
+    faults.start_worker()
+    running = api.submit(long_spec(epochs=2000))
+    queued = api.submit(long_spec(epochs=2000))
+    assert api.wait_epoch(running, 3, timeout=120)["status"] == "running"
+    assert api.http.post(f"/experiments/{queued}/cancel").json()["status"] == "cancelled"
+    at_cancel = api.http.post(f"/experiments/{running}/cancel").json()["current_epoch"]
+    cancelled_at = time.monotonic()
+    done = api.wait_status(running, FINAL, timeout=30)
+    recovery("cancel (running job stopped)", time.monotonic() - cancelled_at)
+    assert done["status"] == "cancelled"
+    assert done["current_epoch"] <= at_cancel + 1
+    history = epochs_of(api, running)
+    # The reconciler runs every second: give it several passes, then nothing may have moved.
+    reconciled = faults.workers[0].log
+    poll(lambda: reconciled.stat().st_size, lambda _: time.monotonic() - cancelled_at > 4, 10)
+    for experiment_id, attempts in ((running, 1), (queued, 0)):
+        final = api.get(experiment_id)
+        assert (final["status"], final["attempts"]) == ("cancelled", attempts)
+    assert epochs_of(api, running) == history == list(range(1, done["current_epoch"] + 1))
+    assert epochs_of(api, queued) == []

@@ -1,0 +1,132 @@
+"""Claims, reclaims, the attempt cap, fenced writes and the reconciler on the real PostgreSQL."""
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from models.artifacts import final_model_path
+from models.db import session_scope
+from models.settings import get_settings
+from models.tables import Experiment, utcnow
+from tests.helpers import circles_spec
+from worker.reconciler import reconcile_once
+from worker.training import progress
+
+
+def submit(client: TestClient, epochs: int = 3) -> int:
+    response = client.post("/experiments", json=circles_spec(epochs=epochs))
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def age(experiment_id: int, seconds: float) -> None:
+    """Pretend the last heartbeat (or enqueue) was `seconds` ago."""
+    with session_scope() as session:
+        session.execute(
+            update(Experiment)
+            .where(Experiment.id == experiment_id)
+            .values(heartbeat_at=utcnow() - timedelta(seconds=seconds))
+        )
+
+
+def test_a_stale_job_is_reclaimed_and_the_old_attempt_is_fenced_off(client: TestClient) -> None:
+    experiment_id = submit(client)
+    first = progress.claim(experiment_id, "a")
+    assert first is not None and first.attempt == 1
+    assert progress.claim(experiment_id, "b") is None  # held by a live worker
+    assert progress.write_epoch(experiment_id, 1, 1, {"loss": 0.5}) == "ok"
+    age(experiment_id, get_settings().heartbeat_timeout_seconds + 1)
+    second = progress.claim(experiment_id, "b")
+    assert second is not None and second.attempt == 2
+    # The presumed-dead worker wakes up: its writes match nothing and it learns it lost.
+    assert progress.write_epoch(experiment_id, 1, 2, {"loss": 0.4}) == "lost"
+    assert progress.heartbeat(experiment_id, 1) == "lost"
+    assert [row["epoch"] for row in client.get(f"/experiments/{experiment_id}/history").json()] == [
+        1
+    ]
+    body = client.get(f"/experiments/{experiment_id}").json()
+    assert (body["status"], body["attempts"]) == ("running", 2)
+
+
+def test_past_max_attempts_the_job_fails_saying_so(client: TestClient) -> None:
+    experiment_id = submit(client)
+    timeout = get_settings().heartbeat_timeout_seconds
+    for _ in range(get_settings().max_attempts):
+        assert progress.claim(experiment_id, "w") is not None
+        age(experiment_id, timeout + 1)
+    assert progress.claim(experiment_id, "w") is None
+    body = client.get(f"/experiments/{experiment_id}").json()
+    assert body["status"] == "failed"
+    assert body["error"].startswith(f"gave up after {get_settings().max_attempts} attempts: ")
+
+
+def test_resume_cuts_the_history_back_to_the_checkpoint(client: TestClient) -> None:
+    experiment_id = submit(client, epochs=10)
+    claimed = progress.claim(experiment_id, "w")
+    assert claimed is not None
+    for epoch in range(1, 6):
+        progress.write_epoch(experiment_id, claimed.attempt, epoch, {"loss": 1 / epoch})
+    progress.resume_at(experiment_id, 3)
+    history = client.get(f"/experiments/{experiment_id}/history").json()
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert client.get(f"/experiments/{experiment_id}").json()["current_epoch"] == 3
+
+
+def test_reconciler_requeues_stale_resends_lost_and_cancels_flagged(client: TestClient) -> None:
+    settings = get_settings()
+    stale = submit(client)
+    progress.claim(stale, "dead")
+    age(stale, settings.heartbeat_timeout_seconds + 1)
+    lost = submit(client)
+    age(lost, settings.queued_timeout_seconds + 1)
+    flagged = submit(client)
+    progress.claim(flagged, "dead")
+    client.post(f"/experiments/{flagged}/cancel")
+    age(flagged, settings.heartbeat_timeout_seconds + 1)
+    fresh = submit(client)
+    live = submit(client)
+    progress.claim(live, "alive")
+
+    sent: list[int] = []
+    with session_scope() as session:
+        done = reconcile_once(session, settings, sent.append)
+    assert (done.requeued, done.resent, done.cancelled) == ([stale], [lost], [flagged])
+    assert sorted(sent) == sorted([stale, lost])
+    statuses = {i: client.get(f"/experiments/{i}").json()["status"] for i in (stale, flagged)}
+    assert statuses == {stale: "queued", flagged: "cancelled"}
+    # Idempotent: a second pass (another worker's reconciler) finds nothing to do.
+    with session_scope() as session:
+        assert not any(reconcile_once(session, settings, sent.append))
+    assert progress.claim(flagged, "w") is None
+    assert fresh not in sent and live not in sent
+
+
+def test_model_download_is_409_while_running_and_404_without_a_model(client: TestClient) -> None:
+    experiment_id = submit(client)
+    assert client.get(f"/experiments/{experiment_id}/model").status_code == 409
+    claimed = progress.claim(experiment_id, "w")
+    assert claimed is not None
+    progress.finish(experiment_id, progress.ExperimentStatus.SUCCEEDED, attempt=claimed.attempt)
+    missing = client.get(f"/experiments/{experiment_id}/model")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": f"experiment {experiment_id} has no trained model"}
+    path = final_model_path(experiment_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"PK-not-really")
+    found = client.get(f"/experiments/{experiment_id}/model")
+    assert found.status_code == 200
+    assert found.headers["content-type"] == "application/octet-stream"
+    assert f'filename="experiment-{experiment_id}.keras"' in found.headers["content-disposition"]
+    assert found.content == b"PK-not-really"
+
+
+def test_after_a_database_outage_stale_heartbeats_are_not_trusted(client: TestClient) -> None:
+    settings = get_settings()
+    stale = submit(client)
+    progress.claim(stale, "maybe-alive")
+    age(stale, settings.heartbeat_timeout_seconds + 1)
+    sent: list[int] = []
+    with session_scope() as session:
+        assert not any(reconcile_once(session, settings, sent.append, reclaim=False))
+    assert client.get(f"/experiments/{stale}").json()["status"] == "running"
