@@ -16,6 +16,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from api.keys import create_key
 from models.db import get_engine, session_scope
 from models.tables import EpochMetric
 from tests.conftest import REDIS_URL, TEST_QUEUE
@@ -45,7 +46,9 @@ class FaultStack:
             self.env,
             logs / "api.log",
         )
-        self.api = Api(f"http://127.0.0.1:{port}")
+        with session_scope() as session:  # the test database, as `fitq create-key` would
+            token = create_key(session, "faults")
+        self.api = Api(f"http://127.0.0.1:{port}", token)
         self.workers: list[Proc] = []
 
     def start_worker(self) -> Proc:

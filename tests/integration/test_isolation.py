@@ -63,6 +63,9 @@ BY_ID: dict[tuple[str, str], Call] = {
     ("GET", "/experiments/{experiment_id}/diagnosis"): lambda c, o: c.get(
         f"/experiments/{o.experiment}/diagnosis"
     ),
+    ("GET", "/experiments/{experiment_id}/model"): lambda c, o: c.get(
+        f"/experiments/{o.experiment}/model"
+    ),
     ("POST", "/experiments/{experiment_id}/cancel"): lambda c, o: c.post(
         f"/experiments/{o.experiment}/cancel"
     ),
