@@ -1,4 +1,5 @@
-"""Warm shutdown reaches the running fit: it stops at the next check and hands the job back.
+"""Warm shutdown reaches the running fit: it ends the current epoch, checkpoints and hands the
+job back.
 
 Celery's warm shutdown only stops the main process from taking new work and waits for the
 running task, which for a long fit can be hours; prefork children also ignore SIGINT. So the

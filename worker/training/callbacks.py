@@ -59,9 +59,9 @@ class EpochWriter(keras.callbacks.Callback):
             self.checkpointer.maybe_save(self.model, number, force=self.stop_reason == "shutdown")
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if shutdown.requested():
-            self._stop("shutdown")
-            return
+        # A warm shutdown is acted on at the epoch's end, not here: only whole epochs are
+        # recorded and checkpointed, so the resumed curve continues exactly. (A worker killed
+        # before then is reclaimed from its last checkpoint.)
         if self.clock() - self._last_check < self.check_seconds:
             return
         self._last_check = self.clock()
