@@ -238,3 +238,7 @@ class ModelSummaryRead(BaseModel):
     estimated_memory_bytes: int = Field(
         description="Weights, gradients, optimizer slots and one batch of activations"
     )
+
+
+# The OpenAPI entry of every route that looks a row up by id.
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}

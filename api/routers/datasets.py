@@ -7,7 +7,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Respon
 
 from api.dataset_schemas import DatasetPage, DatasetRead
 from api.deps import DatasetDep, OwnerDep, SessionDep, SettingsDep
-from api.schemas import ErrorRead, ValidationErrorRead
+from api.schemas import NOT_FOUND, ErrorRead, ValidationErrorRead
 from api.uploads import store
 from api.uploads.common import HeaderChoice, UploadError
 from api.uploads.limit import LimitedUploadRoute, too_large
@@ -87,7 +87,7 @@ def list_datasets(
 @router.get(
     "/{dataset_id}",
     response_model=DatasetRead,
-    responses={404: {"model": ErrorRead}},
+    responses=NOT_FOUND,
     summary="Read one dataset: shape, types, classes, test split",
 )
 def get_dataset(dataset: DatasetDep) -> DatasetRead:

@@ -9,7 +9,7 @@ from api import queries
 from api.deps import ExperimentDep, SessionDep
 from api.diagnosing import diagnose_experiment
 from api.diagnosis_schemas import DiagnosisRead
-from api.routers.experiments import NOT_FOUND
+from api.schemas import NOT_FOUND
 
 router = APIRouter(tags=["diagnosis"])
 

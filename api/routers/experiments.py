@@ -8,13 +8,19 @@ from fastapi.responses import FileResponse
 from api import queries
 from api.deps import ExperimentDep, OwnerDep, SessionDep
 from api.idempotency import IdempotencyKeyHeader, create_once
-from api.schemas import EpochRow, ErrorRead, ExperimentCreate, ExperimentPage, ExperimentRead
+from api.schemas import (
+    NOT_FOUND,
+    EpochRow,
+    ErrorRead,
+    ExperimentCreate,
+    ExperimentPage,
+    ExperimentRead,
+)
 from models.artifacts import final_model_path
 from models.tables import FINAL_STATUSES, Experiment, ExperimentStatus
 from worker.enqueue import enqueue_training
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}
 
 
 @router.post(

@@ -7,8 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from api import queries
 from api.deps import ExperimentDep, SessionDep
 from api.plotting import history_figure, png_bytes, recorded_metrics
-from api.routers.experiments import NOT_FOUND
-from api.schemas import ErrorRead, InvalidRead
+from api.schemas import NOT_FOUND, ErrorRead, InvalidRead
 
 router = APIRouter(tags=["plots"])
 

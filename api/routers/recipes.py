@@ -10,7 +10,7 @@ from api.deps import OwnerDep, SessionDep, SettingsDep
 from api.idempotency import IdempotencyKeyHeader, create_once
 from api.queries import check_dataset, dataset_input_shape, owned_dataset
 from api.recipe_schemas import RecipeApply, RecipeRead
-from api.schemas import ErrorRead
+from api.schemas import NOT_FOUND
 from api.studies import reads, recipes
 from api.studies.create import create_study
 from api.studies.heads import TaskError, task_of
@@ -30,7 +30,7 @@ def list_recipes() -> list[RecipeRead]:
     "/{name}",
     status_code=status.HTTP_201_CREATED,
     response_model=StudyRead,
-    responses={404: {"model": ErrorRead}},
+    responses=NOT_FOUND,
     summary="Create a ready-made study on a dataset",
 )
 def create_recipe_study(

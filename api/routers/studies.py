@@ -1,19 +1,18 @@
 """/studies: models side by side, created and enqueued in one transaction."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from api.deps import OwnerDep, SessionDep, SettingsDep, StudyDep
 from api.idempotency import IdempotencyKeyHeader, create_once
-from api.schemas import ErrorRead
+from api.schemas import NOT_FOUND, ErrorRead
 from api.studies import reads
 from api.studies.create import create_study as create
 from api.study_schemas import StudyCreate, StudyPage, StudyRead
 from models.tables import Study
 
 router = APIRouter(prefix="/studies", tags=["studies"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}
 
 
 @router.post(
