@@ -1,5 +1,6 @@
-# One image definition, two targets: `api` (no TensorFlow) and `worker` (Keras + TensorFlow
-# with CUDA). docker-compose.yml builds both.
+# One image definition, two targets: `api` (no Keras) and `worker` (Keras with JAX, the default
+# backend, built for CUDA, and TensorFlow for FITQ_KERAS_BACKEND=tensorflow). docker-compose.yml
+# builds both.
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
@@ -19,8 +20,9 @@ EXPOSE 8000
 CMD ["sh", "-c", "alembic upgrade head && exec uvicorn api.main:app --host 0.0.0.0 --port 8000 --proxy-headers"]
 
 FROM base AS worker
-# The GPU build of TensorFlow; override with --build-arg TF_PACKAGE=tensorflow-cpu for CPU hosts.
-ARG TF_PACKAGE="tensorflow[and-cuda]>=2.18"
-RUN pip install . "keras>=3.6" "scikit-learn>=1.4" "${TF_PACKAGE}"
+# GPU builds of the backends; for CPU hosts build with
+# --build-arg BACKEND_PACKAGES="jax[cpu]>=0.5 tensorflow-cpu>=2.18".
+ARG BACKEND_PACKAGES="jax[cuda12]>=0.5 tensorflow[and-cuda]>=2.18"
+RUN pip install . "keras>=3.6" "scikit-learn>=1.4" ${BACKEND_PACKAGES}
 USER fitq
 CMD ["fitq", "worker"]

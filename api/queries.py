@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api.schemas import ExperimentRead
+from api.schemas import ExperimentRead, ExperimentTimings
 from models import limits, shapes
 from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
@@ -122,6 +122,8 @@ def to_read(experiment: Experiment, metrics: dict[str, Any] | None) -> Experimen
         stop_reason=experiment.stop_reason,
         cancel_requested=experiment.cancel_requested,
         attempts=experiment.attempts or 0,
+        backend=experiment.backend,
+        timings=None if experiment.timings is None else ExperimentTimings(**experiment.timings),
         created_at=experiment.created_at,
         started_at=experiment.started_at,
         finished_at=experiment.finished_at,

@@ -49,6 +49,16 @@ class ExperimentCreate(ExperimentSpec):
     )
 
 
+class ExperimentTimings(BaseModel):
+    """Where the worker's time went in the attempt that finished the experiment."""
+
+    load_seconds: float = Field(description="Loading and preparing the dataset (0 on a cache hit)")
+    build_seconds: float = Field(description="Building and compiling the model, and resuming")
+    fit_seconds: float = Field(description="Keras fit, with fitq's per-epoch recording")
+    first_epoch_at: datetime | None = Field(description="When the first epoch of it ended")
+    max_rss_bytes: int = Field(description="The worker process's peak memory so far")
+
+
 class ExperimentRead(BaseModel):
     id: int
     name: str | None
@@ -78,6 +88,12 @@ class ExperimentRead(BaseModel):
         default=0,
         description="Times a worker claimed it; above 1 it was resumed after a worker was lost",
     )
+    backend: str | None = Field(
+        default=None, description="The Keras backend that ran it (jax, tensorflow or torch)"
+    )
+    timings: ExperimentTimings | None = Field(
+        default=None, description="Set when it finishes, from the worker's own clock"
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -93,7 +109,7 @@ class ExperimentRead(BaseModel):
                                        "val_accuracy": 0.66},
                     "test_metrics": None, "error": None, "stopped_epoch": None,
                     "stop_reason": None,
-                    "cancel_requested": False, "attempts": 1,
+                    "cancel_requested": False, "attempts": 1, "backend": None, "timings": None,
                     "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
                     "finished_at": None, "spec": CIRCLES_EXAMPLE,
                 },
@@ -105,7 +121,10 @@ class ExperimentRead(BaseModel):
                     "test_metrics": None, "error": None, "stopped_epoch": 57,
                     "stop_reason": "early stopping: val_loss did not improve by more than 0 "
                     "for 5 epochs after its best value 0.2871 at epoch 52; best weights restored",
-                    "cancel_requested": False, "attempts": 1,
+                    "cancel_requested": False, "attempts": 1, "backend": "jax",
+                    "timings": {"load_seconds": 0.01, "build_seconds": 0.05,
+                                "fit_seconds": 0.61, "first_epoch_at": "2026-11-22T20:00:01Z",
+                                "max_rss_bytes": 912_000_000},
                     "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
                     "finished_at": "2026-11-22T20:00:09Z", "spec": EARLY_STOPPING_EXAMPLE,
                 },

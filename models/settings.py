@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     # behind long fits, answered within validate_timeout_seconds or refused with 503.
     validate_queue: str = "validate"
     validate_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
-    # How often a long epoch checks the cancel flag from inside the epoch (seconds).
+    # How often a running job's heartbeat thread beats and reads the cancel flag (seconds);
+    # a cancel or a lost claim stops the fit after the batch running then.
     cancel_check_seconds: float = Field(default=2.0, gt=0, le=60)
     # Jobs a worker process runs at once; one per process keeps a GPU to one fit.
     worker_concurrency: int = Field(default=1, ge=1, le=64)
@@ -61,7 +62,7 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1024**2, ge=1024, le=1024**3)
     # A running job whose heartbeat is older than this is presumed dead: a new claim may take
     # it over (resuming from its checkpoint). Must stay well above cancel_check_seconds, the
-    # mid-epoch heartbeat period (checked below).
+    # heartbeat period (checked below).
     heartbeat_timeout_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     # Claims a job may have (deliveries that started it); past this it fails, so a job that
     # kills its worker every time cannot loop forever.
@@ -74,10 +75,19 @@ class Settings(BaseSettings):
     # Where checkpoints and final models are kept. Empty: data_dir/artifacts.
     artifacts_dir: Path | None = None
     # Least seconds between two checkpoints of a running fit (one is also written when the
-    # fit stops). 0, the default, checkpoints after every epoch, so a reclaimed job resumes
-    # after its last completed epoch. For tiny epochs that is costly (saving the circles model
-    # takes ~30 ms against ~100-150 ms per epoch); 30 s costs ~0.1% and redoes at most 30 s.
-    checkpoint_every_seconds: float = Field(default=0.0, ge=0, le=24 * 3600)
+    # fit stops); a reclaimed job redoes at most this much. Above 0 a checkpoint is also never
+    # due sooner than 100 x the time the last one took, so saving stays under 1% of the fit
+    # (the circles model saves in ~30 ms). 0 checkpoints after every epoch, whatever it costs.
+    checkpoint_every_seconds: float = Field(default=10.0, ge=0, le=24 * 3600)
+    # Most seconds a finished epoch waits in the worker before it is written to SQL (and so
+    # readable). Epochs are written in batches: one transaction a second instead of one an
+    # epoch keeps the writes under 1% of fit time even for millisecond epochs. Also never
+    # sooner than 100 x the last write's duration. 0 writes every epoch as it ends.
+    history_flush_seconds: float = Field(default=1.0, ge=0, le=60)
+    # The Keras 3 backend of worker processes (sets KERAS_BACKEND before Keras is imported).
+    # JAX by default: on a 2-core CPU it fits the circles model ~16x faster than TensorFlow
+    # per epoch and imports faster (BENCHMARKS.md). "torch" needs `pip install torch`.
+    keras_backend: Literal["jax", "tensorflow", "torch"] = "jax"
     # Keep a finished experiment's checkpoints (its final model is always kept).
     keep_checkpoints: bool = False
     log_level: str = "INFO"
@@ -100,7 +110,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _heartbeat_outlives_checks(self) -> "Settings":
-        # Three missed mid-epoch heartbeats before a live job could be taken for dead.
+        # Three missed heartbeats before a live job could be taken for dead.
         if self.heartbeat_timeout_seconds < 3 * self.cancel_check_seconds:
             raise ValueError(
                 "FITQ_HEARTBEAT_TIMEOUT_SECONDS must be at least 3 x FITQ_CANCEL_CHECK_SECONDS"

@@ -122,6 +122,9 @@ class Experiment(Base):
     # Early stopping: the last epoch run and why the fit stopped before epochs_total.
     stopped_epoch: Mapped[int | None]
     stop_reason: Mapped[str | None] = mapped_column(Text)
+    # The Keras backend that ran it, and where the worker's time went (see ExperimentTimings).
+    backend: Mapped[str | None] = mapped_column(String(16))
+    timings: Mapped[dict[str, Any] | None]
 
     study: Mapped["Study | None"] = relationship(back_populates="experiments")
     epochs: Mapped[list["EpochMetric"]] = relationship(

@@ -2,17 +2,21 @@
 
 import logging
 import os
+import time
 from typing import Any
 
 from celery.exceptions import Reject
 from celery.signals import worker_process_init, worker_ready, worker_shutting_down
 
 from models.settings import get_settings
-from worker import shutdown
+from worker import backend, shutdown
 from worker.celery_app import TRAIN_TASK, VALIDATE_TASK, celery_app
 
 # TensorFlow's C++ start-up chatter (oneDNN, CPU features) is noise in a worker's log.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Celery imports this module in the main process, before the pool forks: the children inherit
+# KERAS_BACKEND and import Keras with it in _warm_keras.
+backend.select(get_settings())
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +25,18 @@ log = logging.getLogger(__name__)
 def _warm_keras(**_: Any) -> None:
     # Import Keras and its backend once per pool process, after the fork: TensorFlow is not
     # fork-safe, and a warm process starts each job without the multi-second import.
+    started = time.perf_counter()
+    import keras
+
     import worker.training.run  # noqa: F401
+
+    log.info(
+        "pool process %d imported Keras %s with the %s backend in %.1f s",
+        os.getpid(),
+        keras.__version__,
+        keras.backend.backend(),
+        time.perf_counter() - started,
+    )
 
 
 _reconcilers: list[Any] = []

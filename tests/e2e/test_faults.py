@@ -32,6 +32,9 @@ FAULT_ENV = {
     "FITQ_QUEUED_TIMEOUT_SECONDS": "5",
     "FITQ_CHECKPOINT_EVERY_SECONDS": "1",
     "FITQ_CANCEL_CHECK_SECONDS": "0.5",
+    # TensorFlow's ~100 ms circles epochs leave time to strike mid-fit (JAX's take ~7 ms), and
+    # these workers are the suite's TensorFlow coverage end to end.
+    "FITQ_KERAS_BACKEND": "tensorflow",
 }
 FINAL = {"succeeded", "failed", "cancelled"}
 

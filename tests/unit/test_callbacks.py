@@ -1,5 +1,7 @@
 """The epoch callback against a real (SQLite) database: one row per epoch, cancel, divergence."""
 
+import time
+
 import keras
 import numpy as np
 from sqlalchemy import select, update
@@ -33,11 +35,23 @@ class BatchCounter(keras.callbacks.Callback):
         self.batches += 1
 
 
+class RowsSeen(keras.callbacks.Callback):
+    """After the writer: how many epochs SQL holds at each epoch end."""
+
+    def __init__(self, experiment_id: int) -> None:
+        super().__init__()
+        self.experiment_id = experiment_id
+        self.counts: list[int] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.counts.append(len(rows(self.experiment_id)))
+
+
 def tiny_fit(
     writer: EpochWriter,
     epochs: int,
     x: np.ndarray | None = None,
-    counter: BatchCounter | None = None,
+    extra: list[keras.callbacks.Callback] | None = None,
 ) -> None:
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
@@ -49,49 +63,93 @@ def tiny_fit(
         validation_split=0.25,
         epochs=epochs,
         batch_size=8,
-        callbacks=[writer, counter or BatchCounter()],
+        callbacks=[writer, *(extra or [])],
         verbose=0,
     )
 
 
+def writer_for(
+    experiment_id: int, flush_seconds: float = 0, check_seconds: float = 60
+) -> EpochWriter:
+    return EpochWriter(experiment_id, flush_seconds=flush_seconds, check_seconds=check_seconds)
+
+
 def test_each_epoch_is_written_once_from_1(sqlite_db: str) -> None:
     experiment_id = new_experiment(epochs=3)
-    writer = EpochWriter(experiment_id, check_seconds=60)
-    tiny_fit(writer, epochs=3)
+    writer = writer_for(experiment_id)
+    seen = RowsSeen(experiment_id)
+    tiny_fit(writer, epochs=3, extra=[seen])
     written = rows(experiment_id)
     assert [r.epoch for r in written] == [1, 2, 3]
+    assert seen.counts == [1, 2, 3]  # flush_seconds 0: readable as each epoch ends
     assert set(written[0].metrics) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert writer.stop_reason is None
     with session_scope() as session:
         assert session.get(Experiment, experiment_id).current_epoch == 3  # type: ignore[union-attr]
 
 
+def test_epochs_are_written_in_batches_first_one_at_once(sqlite_db: str) -> None:
+    experiment_id = new_experiment(epochs=5)
+    seen = RowsSeen(experiment_id)
+    tiny_fit(writer_for(experiment_id, flush_seconds=3600), epochs=5, extra=[seen])
+    # The first epoch shows the job is under way; the rest wait for the flush period or the
+    # end of the fit, and none is lost.
+    assert seen.counts == [1, 1, 1, 1, 1]
+    assert [r.epoch for r in rows(experiment_id)] == [1, 2, 3, 4, 5]
+    with session_scope() as session:
+        assert session.get(Experiment, experiment_id).current_epoch == 5  # type: ignore[union-attr]
+
+
 def test_cancel_flag_stops_at_the_epoch_end(sqlite_db: str) -> None:
     experiment_id = new_experiment(epochs=50)
     with session_scope() as session:
         session.execute(update(Experiment).values(cancel_requested=True))
-    writer = EpochWriter(experiment_id, check_seconds=60)
+    writer = writer_for(experiment_id)
     tiny_fit(writer, epochs=50)
     assert writer.stop_reason == "cancelled"
     assert [r.epoch for r in rows(experiment_id)] == [1]
 
 
+class CancelMidEpoch(BatchCounter):
+    """Sets the cancel flag after the second batch of epoch 2, then holds that batch until the
+    writer's heartbeat thread has seen it (with a deadline), as a long batch would."""
+
+    def __init__(self, experiment_id: int, writer: EpochWriter) -> None:
+        super().__init__()
+        self.experiment_id, self.writer = experiment_id, writer
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        super().on_train_batch_end(batch, logs)
+        if self.batches != 6 + 2:
+            return
+        with session_scope() as session:
+            session.execute(update(Experiment).values(cancel_requested=True))
+        deadline = time.monotonic() + 10
+        while self.writer.stop_reason is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
 def test_cancel_is_seen_inside_a_long_epoch(sqlite_db: str) -> None:
     experiment_id = new_experiment(epochs=5)
-    with session_scope() as session:
-        session.execute(update(Experiment).values(cancel_requested=True))
-    ticks = iter(range(0, 10_000, 10))  # every batch looks 10 s later than the one before
-    writer = EpochWriter(experiment_id, check_seconds=5, clock=lambda: float(next(ticks)))
-    counter = BatchCounter()
-    tiny_fit(writer, epochs=5, counter=counter)
+    writer = writer_for(experiment_id, check_seconds=0.05)
+    counter = CancelMidEpoch(experiment_id, writer)
+    tiny_fit(writer, epochs=5, extra=[counter])
     assert writer.stop_reason == "cancelled"
-    assert counter.batches == 1  # of 6 in an epoch: stopped at the first mid-epoch check
-    assert [r.epoch for r in rows(experiment_id)] == [1]
+    assert counter.batches == 8  # 6 in epoch 1, then stopped after the 2nd batch of epoch 2
+    assert [r.epoch for r in rows(experiment_id)] == [1]  # the partial epoch 2 is not recorded
+
+
+def test_a_lost_claim_stops_the_fit_and_writes_nothing_more(sqlite_db: str) -> None:
+    experiment_id = new_experiment(epochs=50)
+    writer = EpochWriter(experiment_id, flush_seconds=0, check_seconds=60, attempt=7)
+    tiny_fit(writer, epochs=50)  # attempts is 0 in the row: another attempt owns the job
+    assert writer.stop_reason == "lost"
+    assert rows(experiment_id) == []
 
 
 def test_nan_loss_is_diverged_and_stored_as_null(sqlite_db: str) -> None:
     experiment_id = new_experiment(epochs=5)
-    writer = EpochWriter(experiment_id, check_seconds=60)
+    writer = writer_for(experiment_id, flush_seconds=3600)
     x = np.full((64, 2), np.nan, dtype="float32")
     tiny_fit(writer, epochs=5, x=x)
     assert writer.stop_reason == "diverged" and writer.diverged_epoch == 1

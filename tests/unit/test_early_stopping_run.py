@@ -10,6 +10,7 @@ from sqlalchemy import select
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment
 from tests.helpers import circles_spec
+from tests.unit.conftest import clear_caches
 from worker.training import progress
 from worker.training.run import run_experiment
 
@@ -76,15 +77,18 @@ def test_patience_longer_than_the_fit_runs_every_epoch(sqlite_db: str) -> None:
 
 
 def test_a_cancel_at_the_same_epoch_wins(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    write: Callable[[int, int | None, int, dict], progress.EpochState] = progress.write_epoch
+    write: Callable[[int, int | None, list[tuple[int, dict]]], progress.EpochState]
+    write = progress.write_epochs
 
     def cancel_at_2(
-        experiment_id: int, attempt: int | None, epoch: int, metrics: dict
+        experiment_id: int, attempt: int | None, rows: list[tuple[int, dict]]
     ) -> progress.EpochState:
-        state = write(experiment_id, attempt, epoch, metrics)
-        return "cancelled" if epoch == 2 else state
+        state = write(experiment_id, attempt, rows)
+        return "cancelled" if rows[-1][0] == 2 else state
 
-    monkeypatch.setattr(progress, "write_epoch", cancel_at_2)
+    monkeypatch.setattr(progress, "write_epochs", cancel_at_2)
+    monkeypatch.setenv("FITQ_HISTORY_FLUSH_SECONDS", "0")  # each epoch written as it ends
+    clear_caches()
     # patience 0: early stopping would also end the fit at epoch 2
     experiment, rows = run(tiny_spec(50, NEVER_IMPROVES | {"patience": 0}))
     assert experiment.status == "cancelled"

@@ -132,12 +132,17 @@ def clean_metrics(logs: Mapping[str, Any]) -> dict[str, float | None]:
     return out
 
 
-def upsert_epoch(session: Session, experiment_id: int, epoch: int, metrics: dict) -> None:
-    """One row per (experiment, epoch): a retried write replaces, never duplicates."""
+def upsert_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
+    """One row per (experiment, epoch), in one statement: a retried write replaces, never
+    duplicates."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
     stmt = insert(EpochMetric).values(
-        experiment_id=experiment_id, epoch=epoch, metrics=metrics, recorded_at=utcnow()
+        [
+            {"experiment_id": experiment_id, "epoch": epoch, "metrics": metrics, "recorded_at": now}
+            for epoch, metrics in rows
+        ]
     )
     session.execute(
         stmt.on_conflict_do_update(
@@ -166,14 +171,20 @@ def record_epoch(experiment_id: int, epoch: int, metrics: dict) -> bool:
 
 
 def write_epoch(experiment_id: int, attempt: int | None, epoch: int, metrics: dict) -> EpochState:
-    """Write one epoch's metrics and the heartbeat, retrying through a database outage;
-    'lost' when the job is no longer this attempt's (then nothing is written)."""
+    return write_epochs(experiment_id, attempt, [(epoch, metrics)])
+
+
+def write_epochs(
+    experiment_id: int, attempt: int | None, rows: list[tuple[int, dict]]
+) -> EpochState:
+    """Write finished epochs (in order) and the heartbeat in one transaction, retrying through
+    a database outage; 'lost' when the job is no longer this attempt's (nothing is written)."""
 
     def action() -> EpochState:
         with session_scope() as session:
-            state = _beat(session, experiment_id, attempt, current_epoch=epoch)
+            state = _beat(session, experiment_id, attempt, current_epoch=rows[-1][0])
             if state != "lost":
-                upsert_epoch(session, experiment_id, epoch, metrics)
+                upsert_epochs(session, experiment_id, rows)
             return state
 
     return retrying(action)
@@ -195,6 +206,8 @@ def finish(
     error: str | None = None,
     early_stop: EarlyStop | None = None,
     attempt: int | None = None,
+    timings: dict[str, Any] | None = None,
+    backend: str | None = None,
 ) -> None:
     # The stop is written with the final status, so a reader never sees a finished
     # experiment whose early stop is not recorded yet.
@@ -212,10 +225,15 @@ def finish(
                     finished_at=utcnow(),
                     stopped_epoch=stopped_epoch,
                     stop_reason=stop_reason,
+                    **_given(timings=timings, backend=backend),
                 )
             )
 
     retrying(action)
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def last_epoch(experiment_id: int) -> int:

@@ -2,8 +2,12 @@
 
 import logging
 import re
+import resource
 import socket
+import sys
+import time
 from dataclasses import replace
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -36,13 +40,20 @@ def run_experiment(experiment_id: int) -> str:
     settings = get_settings()
     attempt = claimed.attempt
     try:
-        writer, stopped_early, model = _fit(experiment_id, claimed, settings)
+        fitted = _fit(experiment_id, claimed, settings)
     except Exception as exc:
         log.exception("experiment %s failed", experiment_id)
         message = readable_error(exc, settings.max_error_chars)
-        progress.finish(experiment_id, ExperimentStatus.FAILED, message, attempt=attempt)
+        progress.finish(
+            experiment_id,
+            ExperimentStatus.FAILED,
+            message,
+            attempt=attempt,
+            backend=keras.backend.backend(),
+        )
         _tidy(experiment_id, settings)
         return ExperimentStatus.FAILED.value
+    writer, model = fitted.writer, fitted.model
     if writer.stop_reason == "lost":
         log.warning("experiment %s was taken over by another attempt; stopping", experiment_id)
         return "not_ours"
@@ -59,7 +70,15 @@ def run_experiment(experiment_id: int) -> str:
     else:
         # The final model before the status: a succeeded experiment always has one.
         save_atomically(model, artifacts.final_model_path(experiment_id))
-    progress.finish(experiment_id, status, error, stopped_early, attempt=attempt)
+    progress.finish(
+        experiment_id,
+        status,
+        error,
+        fitted.early_stop,
+        attempt=attempt,
+        timings=fitted.timings,
+        backend=keras.backend.backend(),
+    )
     _tidy(experiment_id, settings)
     return status.value
 
@@ -86,42 +105,67 @@ def _resume(experiment_id: int, claimed: progress.Claim, model: keras.Model) -> 
     return start
 
 
-def _fit(
-    experiment_id: int, claimed: progress.Claim, settings: Settings
-) -> tuple[EpochWriter, progress.EarlyStop | None, keras.Model]:
+class Fitted(NamedTuple):
+    writer: EpochWriter
+    early_stop: progress.EarlyStop | None
+    model: keras.Model
+    timings: dict[str, Any]
+
+
+def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fitted:
     spec = ExperimentSpec.model_validate(claimed.spec)
     attempt = claimed.attempt
     if spec.fit.seed is not None:
         keras.utils.set_random_seed(spec.fit.seed)
+    clock = Stopwatch()
     data = load_dataset(spec.dataset)
+    load_seconds = clock.lap()
     model = build_model(spec, data.input_shape)
     data = _shape_for(model, spec, data)
     initial_epoch = _resume(experiment_id, claimed, model)
+    build_seconds = clock.lap()
     checkpointer = Checkpointer(experiment_id, settings.checkpoint_every_seconds)
     writer = EpochWriter(
-        experiment_id, settings.cancel_check_seconds, attempt=attempt, checkpointer=checkpointer
+        experiment_id,
+        flush_seconds=settings.history_flush_seconds,
+        check_seconds=settings.cancel_check_seconds,
+        attempt=attempt,
+        checkpointer=checkpointer,
     )
     stopping = spec.fit.early_stopping
     stopper = None if stopping is None else EarlyStopper(stopping)
-    model.fit(
-        data.x_train,
-        data.y_train,
-        validation_data=data.validation,
-        validation_split=spec.fit.validation_split or 0.0,
-        epochs=spec.fit.epochs,
-        initial_epoch=initial_epoch,
-        batch_size=spec.fit.batch_size,
-        shuffle=spec.fit.shuffle,
-        # The stopper after the writer: each epoch is in SQL before the stop decision, so
-        # the history ends exactly at the epoch recorded as stopped_epoch.
-        callbacks=[writer] if stopper is None else [writer, stopper],
-        verbose=0,
-    )
+    try:
+        model.fit(
+            data.x_train,
+            data.y_train,
+            validation_data=data.validation,
+            validation_split=spec.fit.validation_split or 0.0,
+            epochs=spec.fit.epochs,
+            initial_epoch=initial_epoch,
+            batch_size=spec.fit.batch_size,
+            shuffle=spec.fit.shuffle,
+            # The stopper after the writer: each epoch is recorded before the stop decision,
+            # so the history ends exactly at the epoch recorded as stopped_epoch.
+            callbacks=[writer] if stopper is None else [writer, stopper],
+            verbose=0,
+        )
+    except BaseException:
+        writer.close_after_failure()  # the history up to the failure is kept
+        raise
+    timings = {
+        "load_seconds": round(load_seconds, 4),
+        "build_seconds": round(build_seconds, 4),
+        "fit_seconds": round(clock.lap(), 4),
+        "first_epoch_at": None
+        if writer.first_epoch_at is None
+        else writer.first_epoch_at.isoformat(),
+        "max_rss_bytes": max_rss_bytes(),
+    }
     if data.test is not None and writer.stop_reason is None:
         _evaluate(experiment_id, model, data.test, spec.fit.batch_size)
     if stopper is None or writer.stop_reason is not None:  # cancel, NaN, shutdown come first
-        return writer, None, model
-    return writer, stopper.outcome(spec.fit.epochs), model
+        return Fitted(writer, None, model, timings)
+    return Fitted(writer, stopper.outcome(spec.fit.epochs), model, timings)
 
 
 def _evaluate(
@@ -152,3 +196,20 @@ def readable_error(exc: BaseException, limit: int) -> str:
     text = "\n".join(line for line in lines if line.strip()) or "no message"
     message = f"{type(exc).__name__}: {text}"
     return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+
+    def lap(self) -> float:
+        """Seconds since the last lap (or the start)."""
+        now = time.perf_counter()
+        elapsed, self._last = now - self._last, now
+        return elapsed
+
+
+def max_rss_bytes() -> int:
+    """The worker process's peak resident memory so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)

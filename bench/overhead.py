@@ -1,0 +1,91 @@
+"""fitq's per-epoch cost inside one process: the circles fit (Dense 500, 30 samples, one batch an
+epoch, so epochs of a few milliseconds) bare, then with fitq's EpochWriter recording it into a
+real database, alternating, several times. Run: python -m bench.overhead [--epochs N]
+[--repeats R] [--database-url URL]; the backend is FITQ_KERAS_BACKEND's (default jax)."""
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from models.settings import get_settings
+from worker import backend
+
+backend.select(get_settings())  # before Keras is imported
+
+import keras  # noqa: E402
+from sklearn.datasets import make_circles  # noqa: E402
+
+from models import db  # noqa: E402
+from models.tables import Experiment  # noqa: E402
+from tests.helpers import migrate  # noqa: E402
+from worker.training.callbacks import EpochWriter  # noqa: E402
+from worker.training.checkpoint import Checkpointer  # noqa: E402
+
+
+def circles_model() -> keras.Model:
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(500, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def fit_seconds(epochs: int, callbacks: list[keras.callbacks.Callback]) -> float:
+    x, y = make_circles(n_samples=100, noise=0.1, random_state=1)
+    model = circles_model()
+    started = time.perf_counter()
+    model.fit(
+        x[:30], y[:30], validation_data=(x[30:], y[30:]), epochs=epochs, verbose=0,
+        callbacks=callbacks,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def recorded(epochs: int) -> float:
+    settings = get_settings()
+    with db.session_scope() as session:
+        experiment = Experiment(spec={}, epochs_total=epochs, status="running")
+        session.add(experiment)
+        session.flush()
+        experiment_id = experiment.id
+    writer = EpochWriter(
+        experiment_id,
+        flush_seconds=settings.history_flush_seconds,
+        check_seconds=settings.cancel_check_seconds,
+        checkpointer=Checkpointer(experiment_id, settings.checkpoint_every_seconds),
+    )
+    return fit_seconds(epochs, [writer])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--epochs", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="fitq-overhead-"))
+    url = args.database_url or f"sqlite:///{folder / 'fitq.db'}"
+    os.environ.update(FITQ_DATABASE_URL=url, FITQ_ARTIFACTS_DIR=str(folder / "artifacts"))
+    get_settings.cache_clear()
+    migrate(url)
+    fit_seconds(20, [])  # compile once, outside the measurement
+    bare, fitq = [], []
+    for _ in range(args.repeats):
+        bare.append(fit_seconds(args.epochs, []))
+        fitq.append(recorded(args.epochs))
+    b, f = statistics.median(bare), statistics.median(fitq)
+    print(f"backend {keras.backend.backend()}, database {url.split(':')[0]}, {args.epochs} epochs")
+    print(f"bare fit   median {b:.2f} s  ({1000 * b / args.epochs:.2f} ms/epoch)  runs {bare}")
+    print(f"with fitq  median {f:.2f} s  ({1000 * f / args.epochs:.2f} ms/epoch)  runs {fitq}")
+    print(f"overhead   {100 * (f - b) / b:+.2f}%")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The same spec on TensorFlow and on JAX, each in a process of its own through the worker's
+training path: both succeed, record their backend, and give comparable curves."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import ROOT, circles_spec
+
+EPOCHS = 60
+
+
+def run_on(backend: str, data_dir: Path) -> dict[str, Any]:
+    spec = circles_spec(EPOCHS)
+    spec["dataset"] |= {"n_samples": 500, "n_train": 300}  # 10 batches an epoch
+    spec["model"]["layers"][0]["units"] = 64
+    spec["compile"]["optimizer"] = {"name": "adam", "learning_rate": 0.01}
+    spec["fit"]["seed"] = 1
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "FITQ_MODE": "embedded",
+        "FITQ_DATA_DIR": str(data_dir),
+        "FITQ_KERAS_BACKEND": backend,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.backend_child", json.dumps(spec)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    return {b: run_on(b, tmp_path_factory.mktemp(b)) for b in ("tensorflow", "jax")}
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_each_backend_runs_the_spec_and_says_so(
+    runs: dict[str, dict[str, Any]], backend: str
+) -> None:
+    run = runs[backend]
+    assert (run["status"], run["error"], run["backend"]) == ("succeeded", None, backend)
+    assert [row["epoch"] for row in run["history"]] == list(range(1, EPOCHS + 1))
+    timings = run["timings"]
+    assert timings["fit_seconds"] > 0 and timings["max_rss_bytes"] > 0
+    assert timings["first_epoch_at"] is not None
+
+
+def test_the_curves_are_comparable(runs: dict[str, dict[str, Any]]) -> None:
+    """Different backends draw different initial weights from the same seed, so the curves are
+    not equal; they must tell the same story: both learn the circles and end close together."""
+    final = {}
+    for backend, run in runs.items():
+        history = run["history"]
+        first, last = history[0], history[-1]
+        assert last["loss"] < 0.8 * first["loss"] and last["val_accuracy"] > 0.7, (backend, last)
+        final[backend] = last
+    tf, jax = final["tensorflow"], final["jax"]
+    # Seen: loss 0.450 / 0.453, val_loss 0.480 / 0.481, val_accuracy 0.765 / 0.780.
+    assert abs(tf["loss"] - jax["loss"]) < 0.05
+    assert abs(tf["val_loss"] - jax["val_loss"]) < 0.05
+    assert abs(tf["val_accuracy"] - jax["val_accuracy"]) < 0.06

@@ -1,0 +1,45 @@
+"""A running job's heartbeat, on a thread of its own.
+
+It beats every `every_seconds` whatever the epochs are doing, and reads the cancel flag and the
+claim's fence with the same UPDATE. When it finds the job cancelled or taken over it calls
+`on_stop`, which sets `model.stop_training`: Keras checks that after every batch, so a long
+epoch stops at the next batch, and the fit itself carries no per-batch hook (a batch hook
+would turn off Keras's asynchronous batch dispatch and sync the device every step)."""
+
+import threading
+from collections.abc import Callable
+
+from worker.training import progress
+
+
+class Pulse:
+    def __init__(
+        self,
+        experiment_id: int,
+        attempt: int | None,
+        every_seconds: float,
+        on_stop: Callable[[str], None],
+    ) -> None:
+        self.experiment_id = experiment_id
+        self.attempt = attempt
+        self.every_seconds = every_seconds
+        self.on_stop = on_stop
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"pulse-{experiment_id}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(self.every_seconds):
+            state = progress.heartbeat(self.experiment_id, self.attempt)
+            if state != "ok":
+                self.on_stop(state)
+                return
