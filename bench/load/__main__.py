@@ -1,0 +1,119 @@
+"""`python -m bench.load`: the API under load. Creates and seeds a throw-away PostgreSQL
+database, starts the real API (production mode) with uvicorn, runs locust headless at fixed
+rates against status, history and submit, prints requests, achieved rate, p50, p99 and
+failures per endpoint, and exits 1 if any request failed. Stops and removes all it made."""
+
+import signal
+import socket
+import sys
+import uuid
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from bench.load import database, processes
+from bench.load.plan import HISTORY, STATUS, SUBMIT, plan_rate
+from bench.load.stats import markdown_table, read_stats, total_failures
+
+app = typer.Typer(add_completion=False, help=__doc__)
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _sigterm_as_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    # `kill` on the runner cleans up like Ctrl-C does.
+    raise KeyboardInterrupt
+
+
+def _locust_argv(base_url: str, seeded: database.Seeded, rates: dict[str, float], seconds: int,
+                 csv_prefix: Path) -> list[str]:  # fmt: skip
+    users = sum(plan_rate(rate).users for rate in rates.values())
+    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless"]
+    # All users spawn within one second (spread over it, so they do not fire in lockstep);
+    # --reset-stats leaves that second out of the figures.
+    argv += ["--users", str(users), "--spawn-rate", str(users), "--reset-stats"]
+    argv += ["--run-time", f"{seconds}s", "--stop-timeout", "10", "--host", base_url]
+    argv += ["--csv", str(csv_prefix), "--only-summary", "--loglevel", "WARNING"]
+    argv += ["--status-rate", str(rates[STATUS]), "--history-rate", str(rates[HISTORY])]
+    argv += ["--submit-rate", str(rates[SUBMIT]), "--history-id", str(seeded.history_id)]
+    argv += ["--status-ids", ",".join(map(str, seeded.status_ids))]
+    return argv
+
+
+@app.command()
+def main(
+    duration: Annotated[int, typer.Option(min=5, help="Seconds of load")] = 60,
+    status_rate: Annotated[float, typer.Option(min=0.1, help="GET /experiments/{id} per s")] = 50,
+    history_rate: Annotated[float, typer.Option(min=0.1, help="GET .../history per s")] = 20,
+    submit_rate: Annotated[float, typer.Option(min=0.1, help="POST /experiments per s")] = 5,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+    history_epochs: Annotated[int, typer.Option(min=1, help="Epochs of the seeded run")] = 2000,
+    out: Annotated[Path, typer.Option(help="Folder for locust's CSVs and the logs")] = Path(
+        "var/bench-load"
+    ),
+    admin_url: Annotated[str, typer.Option(help="PostgreSQL URL allowed to create databases")] = (
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    ),
+    redis_url: Annotated[str, typer.Option(help="The broker")] = "redis://127.0.0.1:6379/0",
+) -> None:
+    """Run the load test; exit 1 if any request failed."""
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    rates = {STATUS: status_rate, HISTORY: history_rate, SUBMIT: submit_rate}
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = uuid.uuid4().hex[:10]
+    queue = f"fitq_bench_{run_id}"
+    name = database.create_database(admin_url)
+    children: list[processes.Child] = []
+    try:
+        url = database.database_url(admin_url, name)
+        database.migrate(url)
+        seeded = database.seed(url, history_epochs)
+        port = _free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        env = processes.child_env(
+            FITQ_MODE="production", FITQ_DATABASE_URL=url, FITQ_BROKER_URL=redis_url,
+            FITQ_TRAINING_QUEUE=queue, FITQ_VALIDATE_QUEUE=f"{queue}_validate",
+            FITQ_DATA_DIR=str((out / "data").resolve()), FITQ_LOG_LEVEL="WARNING",
+        )  # fmt: skip
+        api = processes.start_api(env, port, workers, out / "api.log")
+        children.append(api)
+        processes.wait_healthy(base_url, api, timeout=60)
+        typer.echo(f"API up ({workers} uvicorn worker(s)); load for {duration} s: {rates}")
+        csv_prefix = out / "locust"
+        argv = _locust_argv(base_url, seeded, rates, duration, csv_prefix)
+        locust_env = processes.child_env(LOCUST_FITQ_TOKEN=seeded.token)
+        locust = processes.Child(argv, locust_env, out / "locust.log")
+        children.append(locust)
+        locust.wait(timeout=duration + 120)
+        stats_file = Path(f"{csv_prefix}_stats.csv")
+        if not stats_file.exists():
+            raise RuntimeError(f"locust wrote no stats:\n{locust.tail()}")
+        stats = read_stats(stats_file)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: stopping and cleaning up", err=True)
+        raise typer.Exit(130) from None
+    finally:
+        # A second Ctrl-C must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for child in reversed(children):
+            child.stop()
+        dropped = processes.drop_queue(redis_url, queue)
+        database.drop_database(admin_url, name)
+        typer.echo(f"dropped database {name} and queue {queue} ({dropped} messages)", err=True)
+    typer.echo(markdown_table(stats, rates))
+    failures = total_failures(stats)
+    if failures:
+        typer.echo(f"{failures} requests failed; see {csv_prefix}_failures.csv", err=True)
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

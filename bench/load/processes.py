@@ -1,0 +1,86 @@
+"""The processes the load test starts: the API under uvicorn and locust. Each runs in its own
+session, so a Ctrl-C reaches only the runner, which then stops them in order."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import redis
+
+from bench.load.database import ROOT
+
+
+class Child:
+    """A process group with its output in a log file."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._file = log.open("ab")
+        self.popen = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=self._file, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def wait(self, timeout: float) -> int:
+        return self.popen.wait(timeout=timeout)
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM the group; SIGKILL it if it is still there after `grace` seconds."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        self._file.close()
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """This environment without any FITQ_* of the caller's own setup, plus `overrides`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FITQ_")}
+    env.update(PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
+    env.update(overrides)
+    return env
+
+
+def start_api(env: dict[str, str], port: int, workers: int, log: Path) -> Child:
+    # As the Docker image runs it (access log included), plus the worker count under test.
+    argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--workers", str(workers)]
+    return Child(argv, env, log)
+
+
+def wait_healthy(base_url: str, api: Child, timeout: float) -> None:
+    """Poll /healthz until it answers 200; fail at the deadline or when the API exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if api.popen.poll() is not None:
+            raise RuntimeError(f"the API exited with {api.popen.returncode}:\n{api.tail()}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the API was not healthy within {timeout:g} s:\n{api.tail()}")
+
+
+def drop_queue(redis_url: str, queue: str) -> int:
+    """Delete the queue's messages and kombu's binding for it; returns messages dropped."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        pending = int(client.llen(queue))
+        client.delete(queue, f"_kombu.binding.{queue}")
+        return pending
+    finally:
+        client.close()
