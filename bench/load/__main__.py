@@ -3,10 +3,12 @@ database, starts the real API (production mode) with uvicorn, runs locust headle
 rates against status, history and submit, prints requests, achieved rate, p50, p99 and
 failures per endpoint, and exits 1 if any request failed. Stops and removes all it made."""
 
+import importlib.util
 import signal
 import socket
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -15,7 +17,7 @@ import typer
 
 from bench.load import database, processes
 from bench.load.plan import HISTORY, STATUS, SUBMIT, plan_rate
-from bench.load.stats import markdown_table, read_stats, total_failures
+from bench.load.stats import EndpointStats, markdown_table, read_stats, total_failures
 
 app = typer.Typer(add_completion=False, help=__doc__)
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -64,55 +66,70 @@ def main(
     redis_url: Annotated[str, typer.Option(help="The broker")] = "redis://127.0.0.1:6379/0",
 ) -> None:
     """Run the load test; exit 1 if any request failed."""
+    if importlib.util.find_spec("locust") is None:
+        raise typer.BadParameter("locust is not installed: pip install -e '.[bench]'")
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     rates = {STATUS: status_rate, HISTORY: history_rate, SUBMIT: submit_rate}
     out.mkdir(parents=True, exist_ok=True)
-    run_id = uuid.uuid4().hex[:10]
-    queue = f"fitq_bench_{run_id}"
+    for stale in out.glob("locust_*.csv"):
+        stale.unlink()  # a failed run must not report an earlier run's figures
+    queue = f"fitq_bench_{uuid.uuid4().hex[:10]}"
     name = database.create_database(admin_url)
     children: list[processes.Child] = []
     try:
         url = database.database_url(admin_url, name)
         database.migrate(url)
         seeded = database.seed(url, history_epochs)
-        port = _free_port()
-        base_url = f"http://127.0.0.1:{port}"
         env = processes.child_env(
             FITQ_MODE="production", FITQ_DATABASE_URL=url, FITQ_BROKER_URL=redis_url,
             FITQ_TRAINING_QUEUE=queue, FITQ_VALIDATE_QUEUE=f"{queue}_validate",
             FITQ_DATA_DIR=str((out / "data").resolve()), FITQ_LOG_LEVEL="WARNING",
         )  # fmt: skip
-        api = processes.start_api(env, port, workers, out / "api.log")
-        children.append(api)
-        processes.wait_healthy(base_url, api, timeout=60)
+        base_url = f"http://127.0.0.1:{_free_port()}"
+        children.append(processes.start_api(env, base_url, workers, out / "api.log"))
+        processes.wait_healthy(base_url, children[0], timeout=60)
         typer.echo(f"API up ({workers} uvicorn worker(s)); load for {duration} s: {rates}")
-        csv_prefix = out / "locust"
-        argv = _locust_argv(base_url, seeded, rates, duration, csv_prefix)
+        argv = _locust_argv(base_url, seeded, rates, duration, out / "locust")
         locust_env = processes.child_env(LOCUST_FITQ_TOKEN=seeded.token)
-        locust = processes.Child(argv, locust_env, out / "locust.log")
-        children.append(locust)
-        locust.wait(timeout=duration + 120)
-        stats_file = Path(f"{csv_prefix}_stats.csv")
-        if not stats_file.exists():
-            raise RuntimeError(f"locust wrote no stats:\n{locust.tail()}")
-        stats = read_stats(stats_file)
+        children.append(processes.Child(argv, locust_env, out / "locust.log"))
+        stats = _locust_stats(children[1], out, timeout=duration + 120)
     except KeyboardInterrupt:
         typer.echo("interrupted: stopping and cleaning up", err=True)
         raise typer.Exit(130) from None
     finally:
-        # A second Ctrl-C must not cut the clean-up short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for child in reversed(children):
-            child.stop()
-        dropped = processes.drop_queue(redis_url, queue)
-        database.drop_database(admin_url, name)
-        typer.echo(f"dropped database {name} and queue {queue} ({dropped} messages)", err=True)
+        _clean_up(children, redis_url, queue, admin_url, name)
     typer.echo(markdown_table(stats, rates))
     failures = total_failures(stats)
     if failures:
-        typer.echo(f"{failures} requests failed; see {csv_prefix}_failures.csv", err=True)
+        typer.echo(f"{failures} requests failed; see {out}/locust_failures.csv", err=True)
         raise typer.Exit(1)
+
+
+def _locust_stats(locust: processes.Child, out: Path, timeout: float) -> list[EndpointStats]:
+    code = locust.wait(timeout=timeout)
+    stats_file = out / "locust_stats.csv"
+    # Locust exits 1 when a request failed; that run's figures still count.
+    if code not in (0, 1) or not stats_file.exists():
+        raise RuntimeError(f"locust exited with {code}:\n{locust.tail()}")
+    return read_stats(stats_file)
+
+
+def _clean_up(
+    children: list[processes.Child], redis_url: str, queue: str, admin_url: str, name: str
+) -> None:
+    """Stop the processes, then drop the queue and the database, each step tried even when
+    one before it failed. A second Ctrl-C must not cut this short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    steps: list[Callable[[], None]] = [child.stop for child in reversed(children)]
+    steps += [lambda: processes.drop_queue(redis_url, queue)]
+    steps += [lambda: database.drop_database(admin_url, name)]
+    for step in steps:
+        try:
+            step()
+        except Exception as error:
+            typer.echo(f"clean-up step failed: {error!r}", err=True)
+    typer.echo(f"dropped database {name} and queue {queue}", err=True)
 
 
 if __name__ == "__main__":

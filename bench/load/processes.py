@@ -20,7 +20,7 @@ class Child:
 
     def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
-        self._file = log.open("ab")
+        self._file = log.open("wb")
         self.popen = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=self._file, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -52,10 +52,11 @@ def child_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def start_api(env: dict[str, str], port: int, workers: int, log: Path) -> Child:
+def start_api(env: dict[str, str], base_url: str, workers: int, log: Path) -> Child:
     # As the Docker image runs it (access log included), plus the worker count under test.
-    argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--workers", str(workers)]
+    host, port = base_url.removeprefix("http://").split(":")
+    argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", host, "--port", port]
+    argv += ["--workers", str(workers)]
     return Child(argv, env, log)
 
 
@@ -75,12 +76,12 @@ def wait_healthy(base_url: str, api: Child, timeout: float) -> None:
     raise RuntimeError(f"the API was not healthy within {timeout:g} s:\n{api.tail()}")
 
 
-def drop_queue(redis_url: str, queue: str) -> int:
-    """Delete the queue's messages and kombu's binding for it; returns messages dropped."""
+def drop_queue(redis_url: str, queue: str) -> None:
+    """Delete the queue's messages and kombu's binding tables for it (its exchange has the
+    queue's name)."""
     client = redis.Redis.from_url(redis_url)
     try:
-        pending = int(client.llen(queue))
-        client.delete(queue, f"_kombu.binding.{queue}")
-        return pending
+        bindings = [f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
+        client.delete(queue, *bindings)
     finally:
         client.close()
