@@ -4,9 +4,12 @@ rates against status, history and submit, prints requests, achieved rate, p50, p
 failures per endpoint, and exits 1 if any request failed. Stops and removes all it made."""
 
 import importlib.util
+import os
+import resource
 import signal
 import socket
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +19,7 @@ from typing import Annotated
 import typer
 
 from bench.load import database, processes
-from bench.load.plan import HISTORY, STATUS, SUBMIT, plan_rate
+from bench.load.plan import DEFAULT_RATES, HISTORY, STATUS, SUBMIT, plan_rate
 from bench.load.stats import EndpointStats, markdown_table, read_stats, total_failures
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -52,10 +55,18 @@ def _locust_argv(base_url: str, seeded: database.Seeded, rates: dict[str, float]
 @app.command()
 def main(
     duration: Annotated[int, typer.Option(min=5, help="Seconds of load")] = 60,
-    status_rate: Annotated[float, typer.Option(min=0.1, help="GET /experiments/{id} per s")] = 50,
-    history_rate: Annotated[float, typer.Option(min=0.1, help="GET .../history per s")] = 20,
-    submit_rate: Annotated[float, typer.Option(min=0.1, help="POST /experiments per s")] = 5,
-    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+    status_rate: Annotated[float, typer.Option(min=0.1, help="GET /experiments/{id} per s")] = (
+        DEFAULT_RATES[STATUS]
+    ),
+    history_rate: Annotated[float, typer.Option(min=0.1, help="GET .../history per s")] = (
+        DEFAULT_RATES[HISTORY]
+    ),
+    submit_rate: Annotated[float, typer.Option(min=0.1, help="POST /experiments per s")] = (
+        DEFAULT_RATES[SUBMIT]
+    ),
+    # Two workers, one per core here: one process puts every request behind one GIL (and
+    # stalls past ~55 requests in flight, see BENCHMARKS.md).
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 2,
     history_epochs: Annotated[int, typer.Option(min=1, help="Epochs of the seeded run")] = 2000,
     out: Annotated[Path, typer.Option(help="Folder for locust's CSVs and the logs")] = Path(
         "var/bench-load"
@@ -91,18 +102,58 @@ def main(
         typer.echo(f"API up ({workers} uvicorn worker(s)); load for {duration} s: {rates}")
         argv = _locust_argv(base_url, seeded, rates, duration, out / "locust")
         locust_env = processes.child_env(LOCUST_FITQ_TOKEN=seeded.token)
+        usage = _Usage(children[0])
         children.append(processes.Child(argv, locust_env, out / "locust.log"))
         stats = _locust_stats(children[1], out, timeout=duration + 120)
+        usage.finish()
     except KeyboardInterrupt:
         typer.echo("interrupted: stopping and cleaning up", err=True)
         raise typer.Exit(130) from None
     finally:
         _clean_up(children, redis_url, queue, admin_url, name)
-    typer.echo(markdown_table(stats, rates))
+    report = f"{markdown_table(stats, rates)}\n\n{usage.summary(workers)}\n"
+    (out / "results.md").write_text(report)
+    typer.echo(report)
     failures = total_failures(stats)
     if failures:
         typer.echo(f"{failures} requests failed; see {out}/locust_failures.csv", err=True)
         raise typer.Exit(1)
+
+
+class _Usage:
+    """CPU used by the API and by locust while locust ran, and the machine's load average:
+    on a shared machine the latencies mean little without them."""
+
+    def __init__(self, api: processes.Child) -> None:
+        self.api = api
+        self.load_before = os.getloadavg()[0]
+        self.api_before = api.cpu_seconds()
+        self.children_before = _children_cpu()
+        self.started = time.monotonic()
+
+    def finish(self) -> None:
+        self.wall = time.monotonic() - self.started
+        self.api_after = self.api.cpu_seconds()
+        # Locust is the only child reaped meanwhile, so the difference is its CPU time.
+        self.locust = _children_cpu() - self.children_before
+        self.load_after = os.getloadavg()[0]
+
+    def summary(self, workers: int) -> str:
+        api = "unknown"
+        if self.api_before is not None and self.api_after is not None:
+            used = self.api_after - self.api_before
+            api = f"{used:.1f} s ({used / self.wall:.0%} of one core)"
+        return (
+            f"while locust ran ({self.wall:.0f} s): API ({workers} worker(s)) CPU {api}; "
+            f"locust CPU {self.locust:.1f} s ({self.locust / self.wall:.0%}); "
+            f"load average {self.load_before:.1f} before, {self.load_after:.1f} after "
+            f"({os.cpu_count()} CPUs)"
+        )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _locust_stats(locust: processes.Child, out: Path, timeout: float) -> list[EndpointStats]:

@@ -10,16 +10,18 @@ from locust import FastHttpUser, constant_throughput, events, task
 from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
 
-from bench.load.plan import HISTORY, STATUS, SUBMIT, SUBMIT_SPEC, plan_rate
+from bench.load.plan import DEFAULT_RATES, HISTORY, STATUS, SUBMIT, SUBMIT_SPEC, plan_rate
 
 _BODY = json.dumps(SUBMIT_SPEC)
 
 
 @events.init_command_line_parser.add_listener
 def _options(parser: LocustArgumentParser) -> None:
-    parser.add_argument("--status-rate", type=float, default=50.0, include_in_web_ui=False)
-    parser.add_argument("--history-rate", type=float, default=20.0, include_in_web_ui=False)
-    parser.add_argument("--submit-rate", type=float, default=5.0, include_in_web_ui=False)
+    for option, endpoint in (("--status-rate", STATUS), ("--history-rate", HISTORY),
+                             ("--submit-rate", SUBMIT)):  # fmt: skip
+        parser.add_argument(
+            option, type=float, default=DEFAULT_RATES[endpoint], include_in_web_ui=False
+        )
     parser.add_argument("--status-ids", default="1", include_in_web_ui=False)
     parser.add_argument("--history-id", type=int, default=1, include_in_web_ui=False)
     parser.add_argument("--fitq-token", env_var="LOCUST_FITQ_TOKEN", default="", is_secret=True)

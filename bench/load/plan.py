@@ -10,6 +10,10 @@ STATUS = "GET /experiments/{id}"
 HISTORY = "GET /experiments/{id}/history"
 SUBMIT = "POST /experiments"
 
+# Requests per second offered by default: what this project's 2-core machine sustains with
+# margin while shared (BENCHMARKS.md, "API under load", has the runs behind the choice).
+DEFAULT_RATES = {STATUS: 20.0, HISTORY: 5.0, SUBMIT: 5.0}
+
 # A tiny valid spec: the circles data of the dropout article with a small model and a few
 # epochs. Nothing trains it: the load test's queue has no worker.
 SUBMIT_SPEC: dict[str, Any] = {

@@ -40,6 +40,22 @@ class Child:
                 self.popen.wait()
         self._file.close()
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time used so far by the live processes of the group (uvicorn's workers too);
+        None where /proc cannot tell (not Linux)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # Fields after the parenthesised command name: state is [0], pgrp [2],
+                # utime [11] and stime [12] (proc(5)).
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended while we looked
+            if int(fields[2]) == self.popen.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks if total else None
+
     def tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
 
