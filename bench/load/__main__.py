@@ -85,9 +85,10 @@ def main(
     for stale in out.glob("locust_*.csv"):
         stale.unlink()  # a failed run must not report an earlier run's figures
     queue = f"fitq_bench_{uuid.uuid4().hex[:10]}"
-    name = database.create_database(admin_url)
+    name: str | None = None
     children: list[processes.Child] = []
     try:
+        name = database.create_database(admin_url)
         url = database.database_url(admin_url, name)
         database.migrate(url)
         seeded = database.seed(url, history_epochs)
@@ -166,7 +167,7 @@ def _locust_stats(locust: processes.Child, out: Path, timeout: float) -> list[En
 
 
 def _clean_up(
-    children: list[processes.Child], redis_url: str, queue: str, admin_url: str, name: str
+    children: list[processes.Child], redis_url: str, queue: str, admin_url: str, name: str | None
 ) -> None:
     """Stop the processes, then drop the queue and the database, each step tried even when
     one before it failed. A second Ctrl-C must not cut this short."""
@@ -174,13 +175,17 @@ def _clean_up(
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     steps: list[Callable[[], None]] = [child.stop for child in reversed(children)]
     steps += [lambda: processes.drop_queue(redis_url, queue)]
-    steps += [lambda: database.drop_database(admin_url, name)]
+    if name is not None:
+        steps += [lambda: database.drop_database(admin_url, name)]
+    failed = 0
     for step in steps:
         try:
             step()
         except Exception as error:
+            failed += 1
             typer.echo(f"clean-up step failed: {error!r}", err=True)
-    typer.echo(f"dropped database {name} and queue {queue}", err=True)
+    if not failed:
+        typer.echo(f"stopped the processes; dropped database {name} and queue {queue}", err=True)
 
 
 if __name__ == "__main__":
