@@ -1,0 +1,1 @@
+"""Benchmarks: commands that measure fitq, run from the checkout (see BENCHMARKS.md)."""
