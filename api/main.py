@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from api import errors
+from api.admission import AdmissionMiddleware
 from api.body_limit import BodyLimitMiddleware
 from api.deps import get_owner
 from api.routers import (
@@ -23,6 +24,7 @@ from api.routers import (
     validate,
 )
 from api.schemas import ErrorRead, ValidationErrorRead
+from models.db import MAX_CONNECTIONS
 from models.settings import get_settings
 
 
@@ -62,6 +64,8 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware)
+    # Added last, so outermost: a waiting request has not been read or handled at all.
+    app.add_middleware(AdmissionMiddleware, limit=MAX_CONNECTIONS)
     # Every route but /healthz needs a key, even one that reads nothing owned (GET /recipes):
     # auth by construction, so a new router cannot forget it. Routes that read or write
     # owned rows also take OwnerDep (or an owner-aware ExperimentDep, ...); FastAPI resolves

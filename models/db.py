@@ -13,14 +13,23 @@ from models.settings import get_settings
 
 log = logging.getLogger(__name__)
 _AFTER_COMMIT = "fitq_after_commit"
+# Every engine's pool holds at most POOL_SIZE + MAX_OVERFLOW connections; the API sizes its
+# admission to match (see api/admission.py).
+POOL_SIZE, MAX_OVERFLOW = 5, 10
+MAX_CONNECTIONS = POOL_SIZE + MAX_OVERFLOW
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
