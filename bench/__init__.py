@@ -1,0 +1,1 @@
+"""Benchmarks of fitq, run from a checkout (see BENCHMARKS.md)."""
