@@ -70,14 +70,20 @@ def bare_run(workload: Workload, backend: str, repeat: int, ctx: RunContext) -> 
     if code != 0:
         tail = err.read_text(errors="replace")[-1500:]
         return line | {"error": f"exit status {code}; see {err}:\n{tail}"}
-    result = last_json_line(out.read_text(errors="replace"))
-    return line | {
-        "fit_seconds": result["fit_seconds"],
-        "fit_seconds_by_model": result["fit_seconds_by_model"],
-        "peak_rss_bytes": result["peak_rss_bytes"],
-        "final": final_metrics(result["histories"]),
-        "histories": result["histories"],
-    }
+    try:
+        result = last_json_line(out.read_text(errors="replace"))
+        figures = {key: result[key] for key in ("fit_seconds", "fit_seconds_by_model")}
+    except (ValueError, KeyError) as exc:
+        return line | {"error": f"no result line in {out}: {exc}"}
+    return (
+        line
+        | figures
+        | {
+            "peak_rss_bytes": result.get("peak_rss_bytes"),
+            "final": final_metrics(result.get("histories", {})),
+            "histories": result.get("histories", {}),
+        }
+    )
 
 
 def fitq_run(

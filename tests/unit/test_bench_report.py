@@ -8,8 +8,9 @@ import pytest
 
 from bench import render, results
 from bench.bare.report import FitTimer, emit
-from bench.fitq_client import columns, worker_figures
+from bench.fitq_client import _experiment_names, columns, worker_figures
 from bench.report import agreement, median, ratio
+from bench.runs import final_metrics
 
 META = {
     "type": "meta", "run_id": "abc", "date": "2026-01-02T03:04:05+00:00",
@@ -161,3 +162,21 @@ def test_history_rows_become_kerass_history_columns() -> None:
         {"epoch": 2, "loss": 0.6, "val_loss": None},
     ]
     assert columns(rows) == {"loss": [0.7, 0.6], "val_loss": [0.8, None]}
+
+
+def test_a_studys_experiments_are_named_by_their_variants() -> None:
+    created = {
+        "summary": [
+            {"variant": "baseline", "per_run": [{"experiment_id": 7}]},
+            {"variant": "bigger", "per_run": [{"experiment_id": 8}]},
+        ]
+    }
+    assert _experiment_names(created, "imdb_study", "/studies") == {7: "baseline", 8: "bigger"}
+    assert _experiment_names({"id": 3}, "circles", "/experiments") == {3: "circles"}
+
+
+def test_final_metrics_are_each_models_last_recorded_values() -> None:
+    histories: dict[str, dict[str, list[Any]]] = {
+        "a": {"loss": [0.7, 0.5], "val_loss": [0.8, None], "auc": []}
+    }
+    assert final_metrics(histories) == {"a": {"loss": 0.5}}
