@@ -46,13 +46,16 @@ def main(
     backends: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated Keras backends [default: those installed of "
-            "tensorflow, jax, torch]"
+            help="Comma-separated Keras backends (default: those installed of "
+            "tensorflow, jax, torch)"
         ),
     ] = None,
     repeats: Annotated[int, typer.Option(min=1, help="Runs of each side per workload")] = 3,
     out: Annotated[
-        Path | None, typer.Option(help="Results file (JSON lines, appended) [default: var/bench/]")
+        Path | None,
+        typer.Option(
+            help="Results file (JSON lines, appended; default: var/bench/training-TIME.jsonl)"
+        ),
     ] = None,
     epochs_override: Annotated[
         int | None,

@@ -121,11 +121,16 @@ def row(cell: Cell) -> str:
     if cell.overrides:
         epochs = ", ".join(str(e) for e in sorted(cell.overrides))
         name += f" (epochs {epochs}: not a benchmark)"
+    # A worker that ran another backend than it was started with makes the row meaningless.
+    other = {str(line.get("worker_backend")) for line in cell.fitq if line.get("worker_backend")}
+    backend = cell.backend
+    if other - {cell.backend}:
+        backend += f" (worker reported {', '.join(sorted(other))})"
     runs = f"{len(cell.bare)} / {len(cell.fitq)}" + (
         f" ({cell.failed} failed)" if cell.failed else ""
     )
     cells_text = [
-        name, cell.backend, runs, seconds_text(bare_wall), seconds_text(fitq_wall),
+        name, backend, runs, seconds_text(bare_wall), seconds_text(fitq_wall),
         ratio_text(speed), _verdict(None if speed is None else speed <= SPEED_TARGET),
         seconds_text(_figure(cell.bare, "fit_seconds")),
         seconds_text(_figure(cell.fitq, "fit_seconds")),

@@ -68,6 +68,13 @@ def test_what_this_fitq_does_not_report_is_na_and_a_slow_fitq_misses_the_target(
     assert cells[12:] == ["0.4000 (circles)", "n/a", "n/a"]  # one bare run: no spread
 
 
+def test_a_worker_that_reports_another_backend_is_flagged() -> None:
+    lines = [META, run("bare", 1.0, 0.5), run("fitq", 1.0, 0.5, worker_backend="tensorflow")]
+    assert table_row(render.markdown(lines), "| circles")[1] == "jax (worker reported tensorflow)"
+    lines[2]["worker_backend"] = "jax"
+    assert table_row(render.markdown(lines), "| circles")[1] == "jax"
+
+
 def test_smoke_runs_are_marked_as_not_a_benchmark_and_failures_counted() -> None:
     lines = [
         META,
