@@ -1,1 +1,1 @@
-"""Benchmarks: commands that measure fitq, run from the checkout (see BENCHMARKS.md)."""
+"""Benchmarks of fitq, run from a checkout (see BENCHMARKS.md)."""

@@ -1,0 +1,121 @@
+"""fitq's side of a run: submit, poll until every experiment finished, read what the worker
+recorded. Polls one unfinished experiment at a time (GET /experiments/{id} is cheap; a study's
+summary is not), so the polling costs the 2-core machine little."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from bench.workloads import Submission
+
+POLL_SECONDS = 0.1  # the end-to-end time is seen this late at most
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+@dataclass
+class Outcome:
+    """What a submission became, as the client saw it."""
+
+    wall_seconds: float
+    first_epoch_seen_seconds: float | None  # POST to the first poll showing an epoch done
+    experiments: dict[str, dict[str, Any]]  # model name -> GET /experiments/{id}
+    histories: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+
+
+class FitqClient:
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=60)
+
+    def run(
+        self, submission: Submission, model: str, timeout: float, alive: Callable[[], bool]
+    ) -> Outcome:
+        """POST, then poll until all its experiments finished; `model` names a lone
+        experiment (a study's experiments are named by their variants). `alive` says whether the
+        worker still runs: a dead one fails the run at once instead of at the timeout."""
+        start = time.perf_counter()
+        response = self.http.post(submission.route, json=submission.body)
+        if response.status_code != 201:
+            raise RuntimeError(f"POST {submission.route}: {response.status_code} {response.text}")
+        names = _experiment_names(response.json(), model, submission.route)
+        finished, first_seen = self._wait(list(names), start, timeout, alive)
+        wall = time.perf_counter() - start
+        experiments = {names[i]: finished[i] for i in names}
+        outcome = Outcome(wall, first_seen, experiments)
+        outcome.histories = {names[i]: self.history(i) for i in names}
+        return outcome
+
+    def _wait(
+        self, pending: list[int], start: float, timeout: float, alive: Callable[[], bool]
+    ) -> tuple[dict[int, dict[str, Any]], float | None]:
+        finished: dict[int, dict[str, Any]] = {}
+        first_seen: float | None = None
+        while pending:
+            if time.perf_counter() - start > timeout:
+                raise TimeoutError(f"experiments {pending} not finished after {timeout:.0f} s")
+            if not alive():
+                raise RuntimeError(f"the worker exited; experiments {pending} not finished")
+            experiment = self.experiment(pending[0])
+            if first_seen is None and (experiment["current_epoch"] or 0) >= 1:
+                first_seen = time.perf_counter() - start
+            if experiment["status"] in TERMINAL:
+                finished[pending.pop(0)] = experiment
+            else:
+                time.sleep(POLL_SECONDS)
+        return finished, first_seen
+
+    def experiment(self, experiment_id: int) -> dict[str, Any]:
+        response = self.http.get(f"/experiments/{experiment_id}")
+        response.raise_for_status()
+        return dict(response.json())
+
+    def history(self, experiment_id: int) -> dict[str, list[float | None]]:
+        response = self.http.get(f"/experiments/{experiment_id}/history")
+        response.raise_for_status()
+        return columns(response.json())
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _experiment_names(created: dict[str, Any], model: str, route: str) -> dict[int, str]:
+    if route == "/experiments":
+        return {int(created["id"]): model}
+    return {
+        int(run["experiment_id"]): variant["variant"]
+        for variant in created["summary"]
+        for run in variant["per_run"]
+    }
+
+
+def columns(rows: list[dict[str, Any]]) -> dict[str, list[float | None]]:
+    """History rows ({"epoch": 1, "loss": ...}) as Keras's history: metric -> values."""
+    metrics = sorted({key for row in rows for key in row} - {"epoch"})
+    return {metric: [row.get(metric) for row in rows] for metric in metrics}
+
+
+def parse_time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def worker_figures(experiments: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the worker measured (GET /experiments/{id}'s `timings` and `backend`), over one
+    submission's experiments; None for what this fitq does not report."""
+    timings = [e.get("timings") or {} for e in experiments]
+    fits = [t.get("fit_seconds") for t in timings]
+    rss = [int(t["max_rss_bytes"]) for t in timings if t.get("max_rss_bytes") is not None]
+    firsts = [parse_time(t["first_epoch_at"]) for t in timings if t.get("first_epoch_at")]
+    submitted = min(parse_time(e["created_at"]) for e in experiments)
+    backends = sorted({str(e["backend"]) for e in experiments if e.get("backend")})
+    return {
+        "fit_seconds": sum(fits) if fits and None not in fits else None,
+        "peak_rss_bytes": max(rss) if rss else None,
+        "submit_to_first_epoch_seconds": (
+            (min(firsts) - submitted).total_seconds() if firsts else None
+        ),
+        "worker_backend": ",".join(backends) or None,
+    }

@@ -1,0 +1,172 @@
+"""The results file as a markdown table: per workload and backend the medians of each side,
+their ratio, the worker's own figures, and whether the curves agree. Pure: lines in, text out."""
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bench.format import bytes_text, ratio_text, seconds_text
+from bench.results import Line
+from bench.workloads import WORKLOADS
+
+BACKENDS = ("tensorflow", "jax", "torch")
+SPEED_TARGET = 1.0  # fitq end to end / bare script, same backend
+IMDB_TARGET = 3.0  # notebook as written / fitq, end to end
+NOTEBOOK_BACKEND = "tensorflow"  # Keras's default, which the notebook runs on
+
+
+@dataclass
+class Cell:
+    """One workload on one backend: its successful runs of each kind."""
+
+    workload: str
+    backend: str
+    bare: list[Line] = field(default_factory=list)
+    fitq: list[Line] = field(default_factory=list)
+    failed: int = 0
+    overrides: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """The model whose final val_loss differs most between fitq and the bare script."""
+
+    model: str
+    delta: float  # |median fitq - median bare|
+    spread: float | None  # max - min over the bare repeats (None with fewer than two)
+
+    @property
+    def within_noise(self) -> bool | None:
+        return None if self.spread is None else self.delta <= self.spread
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def cells(lines: list[Line]) -> list[Cell]:
+    found: dict[tuple[str, str], Cell] = {}
+    for line in lines:
+        if line.get("type") != "run":
+            continue
+        key = (line["workload"], line["backend"])
+        cell = found.setdefault(key, Cell(*key))
+        if line.get("epochs_override") is not None:
+            cell.overrides.add(int(line["epochs_override"]))
+        if line.get("error"):
+            cell.failed += 1
+        else:
+            (cell.bare if line["kind"] == "bare" else cell.fitq).append(line)
+    return sorted(found.values(), key=_order)
+
+
+def _order(cell: Cell) -> tuple[int, int, str, str]:
+    names, backends = list(WORKLOADS), list(BACKENDS)
+    return (
+        names.index(cell.workload) if cell.workload in names else len(names),
+        backends.index(cell.backend) if cell.backend in backends else len(backends),
+        cell.workload,
+        cell.backend,
+    )
+
+
+def agreement(bare: list[Line], fitq: list[Line]) -> Agreement | None:
+    found: list[Agreement] = []
+    models = {m for line in bare for m in line.get("final", {})}
+    for model in sorted(models):
+        bare_values = _final_val_loss(bare, model)
+        fitq_value = median(_final_val_loss(fitq, model))
+        bare_value = median(bare_values)
+        if fitq_value is None or bare_value is None:
+            continue
+        spread = max(bare_values) - min(bare_values) if len(bare_values) > 1 else None
+        found.append(Agreement(model, abs(fitq_value - bare_value), spread))
+    return max(found, key=lambda a: a.delta, default=None)
+
+
+def _final_val_loss(lines: list[Line], model: str) -> list[float]:
+    values = [line.get("final", {}).get(model, {}).get("val_loss") for line in lines]
+    return [float(v) for v in values if v is not None]
+
+
+def wall(lines: list[Line]) -> float | None:
+    return median(line.get("wall_seconds") for line in lines)
+
+
+def _figure(lines: list[Line], key: str) -> float | None:
+    return median(line.get(key) for line in lines)
+
+
+HEADER = (
+    "| workload | backend | runs bare / fitq | bare wall | fitq wall | fitq / bare | "
+    f"target <= {SPEED_TARGET:g} | bare fit | worker fit | submit -> first epoch | "
+    "peak RSS bare | peak RSS fitq | curves: max abs diff of final val_loss (model) | "
+    "bare spread | within noise |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def row(cell: Cell) -> str:
+    bare_wall, fitq_wall = wall(cell.bare), wall(cell.fitq)
+    speed = ratio(fitq_wall, bare_wall)
+    agree = agreement(cell.bare, cell.fitq)
+    name = cell.workload
+    if cell.overrides:
+        epochs = ", ".join(str(e) for e in sorted(cell.overrides))
+        name += f" (epochs {epochs}: not a benchmark)"
+    # A worker that ran another backend than it was started with makes the row meaningless.
+    other = {str(line.get("worker_backend")) for line in cell.fitq if line.get("worker_backend")}
+    backend = cell.backend
+    if other - {cell.backend}:
+        backend += f" (worker reported {', '.join(sorted(other))})"
+    runs = f"{len(cell.bare)} / {len(cell.fitq)}" + (
+        f" ({cell.failed} failed)" if cell.failed else ""
+    )
+    cells_text = [
+        name, backend, runs, seconds_text(bare_wall), seconds_text(fitq_wall),
+        ratio_text(speed), _verdict(None if speed is None else speed <= SPEED_TARGET),
+        seconds_text(_figure(cell.bare, "fit_seconds")),
+        seconds_text(_figure(cell.fitq, "fit_seconds")),
+        seconds_text(_figure(cell.fitq, "submit_to_first_epoch_seconds")),
+        bytes_text(_figure(cell.bare, "peak_rss_bytes")),
+        bytes_text(_figure(cell.fitq, "peak_rss_bytes")),
+        "n/a" if agree is None else f"{agree.delta:.4f} ({agree.model})",
+        "n/a" if agree is None or agree.spread is None else f"{agree.spread:.4f}",
+        _verdict(None if agree is None else agree.within_noise),
+    ]  # fmt: skip
+    return "| " + " | ".join(cells_text) + " |"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("yes" if ok else "no")
+
+
+def imdb_target(found: list[Cell], default_backend: str) -> str:
+    """The notebook as written (TensorFlow, dense float64) against fitq on its default
+    backend, end to end: the five-model study should be at least 3x faster."""
+    by_key = {(c.workload, c.backend): c for c in found}
+    notebook = by_key.get(("imdb_study", NOTEBOOK_BACKEND))
+    fitq = by_key.get(("imdb_study", default_backend))
+    notebook_wall = wall(notebook.bare) if notebook else None
+    fitq_wall = wall(fitq.fitq) if fitq else None
+    speedup = ratio(notebook_wall, fitq_wall)
+    overrides = (notebook.overrides if notebook else set()) | (fitq.overrides if fitq else set())
+    note = " (epochs overridden: not a benchmark)" if overrides else ""
+    return "\n".join([
+        f"| IMDB study{note} | notebook as written ({NOTEBOOK_BACKEND}, dense float64) | "
+        f"fitq ({default_backend}, fitq's default) | notebook / fitq | target >= {IMDB_TARGET:g} | "
+        "peak RSS notebook | peak RSS fitq |",
+        "|---|---|---|---|---|---|---|",
+        f"| end to end | {seconds_text(notebook_wall)} | {seconds_text(fitq_wall)} | "
+        f"{ratio_text(speedup)} | "
+        f"{_verdict(None if speedup is None else speedup >= IMDB_TARGET)} | "
+        f"{bytes_text(_figure(notebook.bare, 'peak_rss_bytes') if notebook else None)} | "
+        f"{bytes_text(_figure(fitq.fitq, 'peak_rss_bytes') if fitq else None)} |",
+    ])  # fmt: skip

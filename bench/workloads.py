@@ -1,0 +1,94 @@
+"""The benchmark's workloads: each one's bare script and what fitq is sent for it. fitq's specs
+come from examples/ (the notebooks' experiments), so both sides train the same models."""
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+# The notebook's order; the bare script fits them in this order and the study creates them so.
+IMDB_MODELS = ("baseline", "smaller", "bigger", "l2", "dropout")
+# sklearn's digits in place of MNIST, scaled to [0, 1] as the article scales MNIST; no test
+# split of its own: the fit's validation_split of 0.2 validates, as in the article.
+DIGITS_DATASET = {"name": "digits", "format": "flat"}
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What fitq is sent: POST /experiments or POST /studies with `body`."""
+
+    route: Literal["/experiments", "/studies"]
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    bare_module: str
+    bare_args: tuple[str, ...]
+    notebook_epochs: int
+
+    def bare_argv(self) -> list[str]:
+        return ["-m", self.bare_module, *self.bare_args]
+
+    def submission(self, epochs_override: int | None = None) -> Submission:
+        return _SUBMISSIONS[self.name](epochs_override)
+
+
+def _example(name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
+    return spec
+
+
+def _epochs(spec: dict[str, Any], epochs_override: int | None) -> dict[str, Any]:
+    spec = copy.deepcopy(spec)
+    if epochs_override is not None:
+        spec["fit"]["epochs"] = epochs_override
+    return spec
+
+
+def _circles(epochs_override: int | None) -> Submission:
+    # make_circles(n_samples=100, noise=0.1, random_state=1), the first 30 train, 4,000 epochs
+    spec = _example("circles_overfit") | {"name": "bench circles"}
+    return Submission("/experiments", _epochs(spec, epochs_override))
+
+
+def _digits(size: str) -> Callable[[int | None], Submission]:
+    def submission(epochs_override: int | None) -> Submission:
+        spec = _example(f"mnist_{size}") | {"name": f"bench digits_{size}"}
+        spec["dataset"] = dict(DIGITS_DATASET)
+        return Submission("/experiments", _epochs(spec, epochs_override))
+
+    return submission
+
+
+def _imdb_study(epochs_override: int | None) -> Submission:
+    base = _epochs(_example("imdb_baseline"), epochs_override) | {"name": "baseline"}
+    variants = [
+        {"name": name, "override": {"model": _example(f"imdb_{name}")["model"]}}
+        for name in IMDB_MODELS
+    ]
+    body = {"name": "bench imdb_study", "base": base, "variants": variants}
+    return Submission("/studies", body)
+
+
+_SUBMISSIONS = {
+    "circles": _circles,
+    "digits_small": _digits("small"),
+    "digits_large": _digits("large"),
+    "imdb_study": _imdb_study,
+}
+
+WORKLOADS: dict[str, Workload] = {
+    "circles": Workload("circles", "bench.bare.circles", (), 4000),
+    "digits_small": Workload("digits_small", "bench.bare.digits", ("small",), 20),
+    "digits_large": Workload("digits_large", "bench.bare.digits", ("large",), 20),
+    "imdb_study": Workload("imdb_study", "bench.bare.imdb", (), 20),
+}
+
+# Warms a new worker (imports, first model) before anything is measured; never reported.
+WARM_UP = Submission("/experiments", _epochs(_example("circles_overfit"), 2) | {"name": "warm-up"})

@@ -1,0 +1,189 @@
+"""The benchmark's report: medians, ratios and targets per workload and backend, "n/a" for what
+this fitq does not report yet, smoke runs marked as such, interrupted results files read."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import render, results
+from bench.bare.report import FitTimer, emit
+from bench.fitq_client import _experiment_names, columns, worker_figures
+from bench.report import agreement, median, ratio
+from bench.runs import final_metrics
+
+META = {
+    "type": "meta", "run_id": "abc", "date": "2026-01-02T03:04:05+00:00",
+    "machine": {"platform": "Linux", "cpu": "Some CPU", "cpus": 2, "memory_bytes": 8 * 1024**3,
+                "gpus": []},
+    "versions": {"python": "3.11.9", "keras": "3.15.1"},
+    "options": {"workloads": ["circles"], "backends": ["jax"], "repeats": 3,
+                "epochs_override": None},
+    "fitq_default_backend": "jax", "fitq_environment": {},
+}  # fmt: skip
+
+
+def run(kind: str, wall: float, val_loss: float, **extra: Any) -> dict[str, Any]:
+    workload = extra.pop("workload", "circles")
+    model = extra.pop("model", workload)
+    return {
+        "type": "run", "kind": kind, "workload": workload, "backend": extra.pop("backend", "jax"),
+        "repeat": 0, "epochs_override": None, "error": None, "wall_seconds": wall,
+        "final": {model: {"val_loss": val_loss, "loss": 0.1}},
+    } | extra  # fmt: skip
+
+
+def table_row(text: str, starts: str) -> list[str]:
+    line = next(line for line in text.splitlines() if line.startswith(starts))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_medians_ratio_and_targets_of_each_side() -> None:
+    lines = [
+        META,
+        run("bare", 30.0, 0.50, fit_seconds=20.0, peak_rss_bytes=300 * 1024**2),
+        run("fitq", 12.0, 0.52, fit_seconds=10.0, submit_to_first_epoch_seconds=0.4,
+            peak_rss_bytes=200 * 1024**2),
+        run("bare", 10.0, 0.56, fit_seconds=8.0, peak_rss_bytes=310 * 1024**2),
+        run("fitq", 14.0, 0.53, fit_seconds=11.0, submit_to_first_epoch_seconds=0.6,
+            peak_rss_bytes=210 * 1024**2),
+        run("bare", 20.0, 0.53, fit_seconds=9.0, peak_rss_bytes=320 * 1024**2),
+        run("fitq", 13.0, 0.54, fit_seconds=12.0, submit_to_first_epoch_seconds=0.5,
+            peak_rss_bytes=220 * 1024**2),
+    ]  # fmt: skip
+    text = render.markdown(lines)
+    cells = table_row(text, "| circles")
+    assert cells[:7] == ["circles", "jax", "3 / 3", "20.0 s", "13.0 s", "0.65", "yes"]
+    assert cells[7:12] == ["9.00 s", "11.0 s", "0.50 s", "310 MiB", "210 MiB"]
+    # medians 0.53 (bare) and 0.53 (fitq): within the bare repeats' spread 0.56 - 0.50
+    assert cells[12:] == ["0.0000 (circles)", "0.0600", "yes"]
+    assert "Run abc on 2026-01-02T03:04:05+00:00: 2 CPUs (Some CPU), 8.00 GiB" in text
+    assert "keras 3.15.1" in text and "not a benchmark" not in text.lower()
+
+
+def test_what_this_fitq_does_not_report_is_na_and_a_slow_fitq_misses_the_target() -> None:
+    lines = [META, run("bare", 10.0, 0.5), run("fitq", 11.0, 0.9)]
+    cells = table_row(render.markdown(lines), "| circles")
+    assert cells[5:11] == ["1.10", "no", "n/a", "n/a", "n/a", "n/a"]
+    assert cells[12:] == ["0.4000 (circles)", "n/a", "n/a"]  # one bare run: no spread
+
+
+def test_a_worker_that_reports_another_backend_is_flagged() -> None:
+    lines = [META, run("bare", 1.0, 0.5), run("fitq", 1.0, 0.5, worker_backend="tensorflow")]
+    assert table_row(render.markdown(lines), "| circles")[1] == "jax (worker reported tensorflow)"
+    lines[2]["worker_backend"] = "jax"
+    assert table_row(render.markdown(lines), "| circles")[1] == "jax"
+
+
+def test_smoke_runs_are_marked_as_not_a_benchmark_and_failures_counted() -> None:
+    lines = [
+        META,
+        run("bare", 1.0, 0.5, epochs_override=3),
+        run("fitq", 2.0, 0.5, epochs_override=3),
+        run("fitq", 2.0, 0.5, epochs_override=3) | {"error": "failed: diverged"},
+    ]
+    text = render.markdown(lines)
+    assert "**Not a benchmark**" in text
+    assert table_row(text, "| circles")[:3] == [
+        "circles (epochs 3: not a benchmark)", "jax", "1 / 1 (1 failed)",
+    ]  # fmt: skip
+    assert "1 run(s) failed" in text
+
+
+def test_imdb_target_compares_the_notebook_on_tensorflow_with_fitqs_default_backend() -> None:
+    imdb = {"workload": "imdb_study", "model": "bigger"}
+    lines = [
+        META,  # fitq's default backend: jax
+        run("bare", 900.0, 0.9, backend="tensorflow", peak_rss_bytes=9 * 1024**3, **imdb),
+        run("fitq", 500.0, 0.9, backend="tensorflow", **imdb),
+        run("bare", 400.0, 0.9, backend="jax", **imdb),
+        run("fitq", 250.0, 0.9, backend="jax", peak_rss_bytes=2 * 1024**3, **imdb),
+    ]
+    text = render.markdown(lines)
+    assert "| imdb_study | tensorflow | 1 / 1 |" in text and "| imdb_study | jax | 1 / 1 |" in text
+    target = table_row(text, "| end to end")
+    assert target == ["end to end", "900 s", "250 s", "3.60", "yes", "9.00 GiB", "2.00 GiB"]
+    assert "fitq (jax, fitq's default)" in text
+
+
+def test_agreement_names_the_model_that_differs_most() -> None:
+    bare = [
+        {"final": {"a": {"val_loss": v}, "b": {"val_loss": w}}} for v, w in [(1, 2), (1.2, 2.4)]
+    ]
+    fitq = [{"final": {"a": {"val_loss": 1.1}, "b": {"val_loss": 2.9}}}]
+    found = agreement(bare, fitq)
+    assert found is not None
+    assert (found.model, found.delta, found.within_noise) == ("b", pytest.approx(0.7), False)
+    assert found.spread == pytest.approx(0.4)
+
+
+def test_median_and_ratio_skip_what_is_missing() -> None:
+    assert median([3.0, None, 1.0, 2.0]) == 2.0 and median([None]) is None
+    assert ratio(1.0, 4.0) == 0.25 and ratio(None, 4.0) is None and ratio(1.0, 0.0) is None
+
+
+def test_an_interrupted_results_file_keeps_its_complete_lines(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    results.append(path, META)
+    results.append(path, run("bare", 1.0, 0.5))
+    with path.open("a") as out:
+        out.write('{"type": "run", "kind": "fi')  # killed mid-write
+    assert [line["type"] for line in results.read(path)] == ["meta", "run"]
+
+
+def test_a_bare_scripts_json_line_is_found_after_its_other_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    timer = FitTimer()
+    with timer("circles"):
+        pass
+    print("Train: 1.000, Test: 0.757")
+    emit(timer, {"circles": {"loss": [0.7, 0.5], "val_loss": [0.69, 0.6]}})
+    line = results.last_json_line(capsys.readouterr().out)
+    assert line["histories"] == {"circles": {"loss": [0.7, 0.5], "val_loss": [0.69, 0.6]}}
+    assert line["fit_seconds"] == line["fit_seconds_by_model"]["circles"] >= 0
+    assert line["peak_rss_bytes"] > 10 * 1024**2
+
+
+def test_worker_figures_read_timings_when_fitq_reports_them() -> None:
+    bare_experiment = {"created_at": "2026-01-02T03:04:05Z", "status": "succeeded"}
+    assert worker_figures([bare_experiment]) == {
+        "fit_seconds": None, "peak_rss_bytes": None, "submit_to_first_epoch_seconds": None,
+        "worker_backend": None,
+    }  # fmt: skip
+    timed = [
+        bare_experiment | {"backend": "jax", "timings": {
+            "fit_seconds": 2.0, "max_rss_bytes": 100, "first_epoch_at": "2026-01-02T03:04:06.5Z"}},
+        {"created_at": "2026-01-02T03:04:05+00:00", "backend": "jax", "timings": {
+            "fit_seconds": 3.0, "max_rss_bytes": 300, "first_epoch_at": "2026-01-02T03:04:09Z"}},
+    ]  # fmt: skip
+    assert worker_figures(timed) == {
+        "fit_seconds": 5.0, "peak_rss_bytes": 300, "submit_to_first_epoch_seconds": 1.5,
+        "worker_backend": "jax",
+    }  # fmt: skip
+
+
+def test_history_rows_become_kerass_history_columns() -> None:
+    rows: list[dict[str, Any]] = [
+        {"epoch": 1, "loss": 0.7, "val_loss": 0.8},
+        {"epoch": 2, "loss": 0.6, "val_loss": None},
+    ]
+    assert columns(rows) == {"loss": [0.7, 0.6], "val_loss": [0.8, None]}
+
+
+def test_a_studys_experiments_are_named_by_their_variants() -> None:
+    created = {
+        "summary": [
+            {"variant": "baseline", "per_run": [{"experiment_id": 7}]},
+            {"variant": "bigger", "per_run": [{"experiment_id": 8}]},
+        ]
+    }
+    assert _experiment_names(created, "imdb_study", "/studies") == {7: "baseline", 8: "bigger"}
+    assert _experiment_names({"id": 3}, "circles", "/experiments") == {3: "circles"}
+
+
+def test_final_metrics_are_each_models_last_recorded_values() -> None:
+    histories: dict[str, dict[str, list[Any]]] = {
+        "a": {"loss": [0.7, 0.5], "val_loss": [0.8, None], "auc": []}
+    }
+    assert final_metrics(histories) == {"a": {"loss": 0.5}}
