@@ -51,6 +51,13 @@ def main(
         ),
     ] = None,
     repeats: Annotated[int, typer.Option(min=1, help="Runs of each side per workload")] = 3,
+    sides: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: bare, fitq. One side alone adds runs to a results file "
+            "that has the other's (the TensorFlow IMDB notebook alone takes ~15 minutes)"
+        ),
+    ] = "bare,fitq",
     out: Annotated[
         Path | None,
         typer.Option(
@@ -82,6 +89,7 @@ def main(
     options = Options(
         workloads=parse_list(workloads, list(WORKLOADS), "--workloads"),
         backends=chosen, repeats=repeats, out=(out or default_out()).resolve(),
+        sides=parse_list(sides, ["bare", "fitq"], "--sides"),
         epochs_override=epochs_override, timeout_seconds=timeout_minutes * 60,
         pg_admin_url=pg_admin_url, redis_url=redis_url,
     )  # fmt: skip

@@ -39,6 +39,7 @@ class Options:
     backends: list[str]
     repeats: int
     out: Path
+    sides: list[str]
     epochs_override: int | None
     timeout_seconds: float
     pg_admin_url: str
@@ -78,10 +79,14 @@ def _backend(backend: str, options: Options, ctx: RunContext, client: FitqClient
         for repeat in range(options.repeats):
             for name in options.workloads:
                 args = (WORKLOADS[name], backend, repeat, ctx)
-                bare = partial(bare_run, *args)
-                fitq = partial(fitq_run, *args, client, worker.alive)
-                for run in (bare, fitq) if repeat % 2 == 0 else (fitq, bare):
-                    _record(options.out, run)
+                runs = {
+                    "bare": partial(bare_run, *args),
+                    "fitq": partial(fitq_run, *args, client, worker.alive),
+                }
+                order = ("bare", "fitq") if repeat % 2 == 0 else ("fitq", "bare")
+                for side in order:
+                    if side in options.sides:
+                        _record(options.out, runs[side])
 
 
 def _warm_up(client: FitqClient, worker: Proc, backend: str) -> None:

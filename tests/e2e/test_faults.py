@@ -227,9 +227,14 @@ def test_cancelled_jobs_stop_and_never_resume(faults: FaultStack) -> None:
     at_cancel = api.http.post(f"/experiments/{running}/cancel").json()["current_epoch"]
     cancelled_at = time.monotonic()
     done = api.wait_status(running, FINAL, timeout=30)
-    recovery("cancel (running job stopped)", time.monotonic() - cancelled_at)
+    took = time.monotonic() - cancelled_at
+    recovery("cancel (running job stopped)", took)
     assert done["status"] == "cancelled"
-    assert done["current_epoch"] <= at_cancel + 1
+    # Epochs reach SQL in batches (FITQ_HISTORY_FLUSH_SECONDS), so current_epoch at the cancel
+    # may trail the fit by a second of epochs; what is bounded is the time to stop: the
+    # heartbeat thread reads the flag every FITQ_CANCEL_CHECK_SECONDS (0.5 s here).
+    assert took < 10 * float(FAULT_ENV["FITQ_CANCEL_CHECK_SECONDS"])
+    assert at_cancel <= done["current_epoch"] < 2000
     history = epochs_of(api, running)
     # The reconciler runs every second: give it several passes, then nothing may have moved.
     reconciled = faults.workers[0].log
