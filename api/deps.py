@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.keys import owner_of
+from api.plot_cache import PlotCache
 from api.series import SeriesCache
 from models.db import get_sessionmaker
 from models.settings import Settings, get_settings
@@ -87,8 +88,16 @@ DatasetDep = Annotated[Dataset, Depends(get_dataset)]
 StudyDep = Annotated[Study, Depends(get_study)]
 
 
-# The cache lives on the app, one per API process (and a fresh one per app in tests, whose
+# The caches live on the app, one per API process (and a fresh one per app in tests, whose
 # databases restart their ids); made on first use, so importing the app reads no settings.
+def get_plot_cache(request: Request, settings: SettingsDep) -> PlotCache:
+    state = request.app.state
+    if not hasattr(state, "plot_cache"):
+        state.plot_cache = PlotCache(settings.plot_cache_bytes)
+    cache: PlotCache = state.plot_cache
+    return cache
+
+
 def get_series_cache(request: Request, settings: SettingsDep) -> SeriesCache:
     state = request.app.state
     if not hasattr(state, "series_cache"):
@@ -97,4 +106,5 @@ def get_series_cache(request: Request, settings: SettingsDep) -> SeriesCache:
     return cache
 
 
+PlotCacheDep = Annotated[PlotCache, Depends(get_plot_cache)]
 SeriesCacheDep = Annotated[SeriesCache, Depends(get_series_cache)]
