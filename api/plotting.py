@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.legend import Legend
+from PIL import Image
 
 from api.lttb import largest_triangles
 from api.series import Series
@@ -179,7 +180,14 @@ def _place_legend(axes: Axes, size: float, columns: int) -> Legend:
 
 
 def png_bytes(figure: Figure) -> bytes:
-    """PNG of exactly figsize x dpi pixels (no tight bbox, so the size asked for is kept)."""
+    """PNG of exactly figsize x dpi pixels (no tight bbox, so the size asked for is kept).
+    Encoded here rather than by savefig: the figures are opaque, so RGB rather than RGBA,
+    at zlib level 3 rather than 6; that halves the encoding (a fifth of a cold plot) for
+    files about 2% larger."""
+    canvas = figure.canvas
+    assert isinstance(canvas, FigureCanvasAgg), "new_figure gives every figure an Agg canvas"
+    canvas.draw()
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=figure.dpi)
+    rgba.convert("RGB").save(buffer, format="png", compress_level=3, dpi=(figure.dpi,) * 2)
     return buffer.getvalue()
