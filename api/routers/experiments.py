@@ -105,11 +105,16 @@ def get_history(
     series_cache: SeriesCacheDep,
     request: Request,
     after_epoch: Annotated[
-        int, Query(ge=0, le=2**31 - 1, description="Only epochs after this one")
+        int, Query(ge=0, le=2**31 - 1, examples=[0, 1000], description="Only epochs after this one")
     ] = 0,
     limit: Annotated[
         int | None,
-        Query(ge=1, le=100_000, description="Most epochs in the page (before downsampling)"),
+        Query(
+            ge=1,
+            le=100_000,
+            examples=[1000],
+            description="Most epochs in the page (before downsampling)",
+        ),
     ] = None,
     max_points: Annotated[
         int | None,
