@@ -3,11 +3,13 @@
 from collections.abc import Iterator
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, HTTPException, Path
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.keys import owner_of
+from api.plot_cache import PlotCache
+from api.series import SeriesCache
 from models.db import get_sessionmaker
 from models.settings import Settings, get_settings
 from models.tables import LOCAL_OWNER, Dataset, Experiment, Study
@@ -84,3 +86,25 @@ def get_study(session: SessionDep, owner: OwnerDep, study_id: Id) -> Study:
 ExperimentDep = Annotated[Experiment, Depends(get_experiment)]
 DatasetDep = Annotated[Dataset, Depends(get_dataset)]
 StudyDep = Annotated[Study, Depends(get_study)]
+
+
+# The caches live on the app, one per API process (and a fresh one per app in tests, whose
+# databases restart their ids); made on first use, so importing the app reads no settings.
+def get_plot_cache(request: Request, settings: SettingsDep) -> PlotCache:
+    state = request.app.state
+    if not hasattr(state, "plot_cache"):
+        state.plot_cache = PlotCache(settings.plot_cache_bytes)
+    cache: PlotCache = state.plot_cache
+    return cache
+
+
+def get_series_cache(request: Request, settings: SettingsDep) -> SeriesCache:
+    state = request.app.state
+    if not hasattr(state, "series_cache"):
+        state.series_cache = SeriesCache(settings.series_cache_bytes)
+    cache: SeriesCache = state.series_cache
+    return cache
+
+
+PlotCacheDep = Annotated[PlotCache, Depends(get_plot_cache)]
+SeriesCacheDep = Annotated[SeriesCache, Depends(get_series_cache)]

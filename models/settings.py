@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     # Preprocessed datasets a worker process keeps in memory for the next job (0 turns it off).
     dataset_cache_bytes: int = Field(default=2 * 1024**3, ge=0)
     max_error_chars: int = Field(default=2000, ge=200)
+    # PNG plots each API process keeps, keyed by what they show (the experiments' last
+    # recorded epochs and the plot's parameters), so a repeated plot is not drawn again.
+    plot_cache_bytes: int = Field(default=64 * 1024**2, ge=0)
+    # Metric series (epochs and values) each API process keeps for downsampled histories and
+    # plots: a later request reads only the epochs recorded since. A 100,000-epoch series
+    # takes 1.6 MB.
+    series_cache_bytes: int = Field(default=64 * 1024**2, ge=0)
     # Largest uploaded dataset file (bytes); an NPZ may not unpack to more than this either.
     # The API stops reading a request as soon as it passes the limit.
     max_upload_bytes: int = Field(default=100 * 1024**2, ge=1024, le=64 * 1024**3)

@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
-from api import queries
-from api.deps import ExperimentDep, OwnerDep, SessionDep
+from api import history, queries
+from api.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep
 from api.idempotency import IdempotencyKeyHeader, create_once
 from api.schemas import (
     NOT_FOUND,
@@ -79,19 +79,85 @@ def get_experiment(experiment: ExperimentDep, session: SessionDep) -> Experiment
     return queries.read_one(session, experiment)
 
 
+HISTORY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Rows ordered by epoch",
+        "headers": {
+            "Link": {
+                "description": 'The next page, as `<URL>; rel="next"`, when there is one',
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    **NOT_FOUND,
+}
+
+
 @router.get(
     "/{experiment_id}/history",
     response_model=list[EpochRow],
-    responses=NOT_FOUND,
-    summary="Per-epoch metrics, readable while the job runs",
+    responses=HISTORY_RESPONSES,
+    summary="Per-epoch metrics, readable while the job runs; paged and downsampled",
 )
 def get_history(
     experiment: ExperimentDep,
     session: SessionDep,
-    after_epoch: Annotated[int, Query(ge=0, description="Only epochs after this one")] = 0,
-    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
-) -> list[dict[str, Any]]:
-    return queries.history(session, experiment.id, after_epoch, limit)
+    series_cache: SeriesCacheDep,
+    request: Request,
+    after_epoch: Annotated[
+        int, Query(ge=0, le=2**31 - 1, examples=[0, 1000], description="Only epochs after this one")
+    ] = 0,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=100_000,
+            examples=[1000],
+            description="Most epochs in the page (before downsampling)",
+        ),
+    ] = None,
+    max_points: Annotated[
+        int | None,
+        Query(
+            ge=3,
+            le=10_000,
+            examples=[1000],
+            description="Downsample the page to at most this many rows (largest triangles on "
+            "`metric`); its first and last epochs are always kept",
+        ),
+    ] = None,
+    metric: Annotated[
+        str,
+        Query(
+            max_length=100,
+            examples=["loss", "val_loss"],
+            description="The recorded metric whose curve `max_points` keeps the shape of",
+        ),
+    ] = "loss",
+) -> Response:
+    """One row per finished epoch: `epoch` and every metric Keras logged (null where a value
+    was not finite).
+
+    A page is the `limit` epochs after `after_epoch` (all of them without `limit`). When
+    more follow, the `Link` header names the next page (`rel="next"`: the same query with
+    `after_epoch` set to the page's last epoch).
+
+    With `max_points` the page is downsampled to at most that many rows: the epochs are cut
+    into equal buckets and each bucket keeps the row whose `metric` value stands out most
+    from its neighbours (a largest-triangle rule like LTTB), so spikes and turns survive;
+    the first and last epochs are always kept, and the rows are whole (every metric). A
+    `metric` that was not recorded is a 422."""
+    if max_points is None:
+        page = history.page(session, experiment.id, after_epoch, limit)
+    else:
+        page = history.downsampled_page(
+            session, series_cache, experiment, after_epoch, limit, max_points, metric
+        )
+    headers = {}
+    if page.next_after_epoch is not None:
+        next_url = request.url.include_query_params(after_epoch=page.next_after_epoch)
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return Response(page.body, media_type="application/json", headers=headers)
 
 
 @router.post(

@@ -1,13 +1,13 @@
-"""PNG plots of an experiment's history."""
+"""PNG plots of an experiment's history, cached and revalidated by ETag."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
-from api import queries
-from api.deps import ExperimentDep, SessionDep
-from api.plotting import history_figure, png_bytes, recorded_metrics
-from api.schemas import NOT_FOUND, ErrorRead, InvalidRead
+from api import series
+from api.deps import ExperimentDep, PlotCacheDep, SeriesCacheDep, SessionDep
+from api.plot_cache import IfNoneMatch, cached_png, etag, etag_matches, not_modified, png_responses
+from api.plotting import base_metric, history_figure, plot_metrics, png_bytes
 
 router = APIRouter(tags=["plots"])
 
@@ -15,30 +15,54 @@ router = APIRouter(tags=["plots"])
 @router.get(
     "/experiments/{experiment_id}/plot.png",
     response_class=Response,
-    responses={
-        200: {"content": {"image/png": {}}, "description": "The learning curves as PNG"},
-        **NOT_FOUND,
-        409: {"model": ErrorRead, "description": "No epoch has finished yet"},
-        422: {"model": InvalidRead, "description": "The metric was not recorded"},
-    },
+    responses=png_responses(
+        "The learning curves as PNG",
+        "No such experiment",
+        "No epoch has finished yet",
+        "The metric was not recorded",
+    ),
     summary="Learning curves: training solid, validation dashed",
 )
 def plot_experiment(
     experiment: ExperimentDep,
     session: SessionDep,
+    plot_cache: PlotCacheDep,
+    series_cache: SeriesCacheDep,
     metric: Annotated[str, Query(max_length=100, examples=["loss"])] = "loss",
     width: Annotated[int, Query(ge=200, le=4000, description="Pixels")] = 800,
     height: Annotated[int, Query(ge=150, le=4000, description="Pixels")] = 500,
     dpi: Annotated[int, Query(ge=50, le=300)] = 100,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
-    rows = queries.history(session, experiment.id)
-    if not rows:
+    """The picture changes only when an epoch is recorded (or written again on a resume):
+    it is drawn once per newest epoch and parameters and kept (`FITQ_PLOT_CACHE_BYTES`),
+    sent with an `ETag` and `Cache-Control: private, no-cache`; a request whose
+    `If-None-Match` names that ETag gets 304 without a body."""
+    newest = series.last_epoch(session, experiment.id)
+    if newest is None:
         raise HTTPException(409, detail=f"experiment {experiment.id} has no finished epoch yet")
-    known = recorded_metrics(rows)
-    if metric.removeprefix("val_") not in known:
+    known = plot_metrics(newest.metrics)
+    base = base_metric(metric)
+    if base not in known:
         raise HTTPException(
             422, detail=f"metric '{metric}' was not recorded; recorded: {', '.join(known)}"
         )
-    title = f"{experiment.name or f'experiment {experiment.id}'}: {metric.removeprefix('val_')}"
-    png = png_bytes(history_figure(rows, metric, title, width, height, dpi))
-    return Response(content=png, media_type="image/png")
+    title = f"{experiment.name or f'experiment {experiment.id}'}: {base}"
+    shown = ("experiment", experiment.id, newest.epoch, newest.recorded_at, title, metric)
+    key = (*shown, width, height, dpi)
+    # Checked before anything is drawn, even when this process has not cached the picture.
+    if etag_matches(if_none_match, etag(key)):
+        return not_modified(etag(key))
+
+    def render() -> bytes:
+        # Up to the newest epoch of the key, should another have landed since.
+        curves = {
+            name: series_cache.get(session, experiment.id, experiment.attempts, name).window(
+                through_epoch=newest.epoch
+            )
+            for name in (base, f"val_{base}")
+            if name in newest.metrics
+        }
+        return png_bytes(history_figure(curves, metric, title, width, height, dpi))
+
+    return cached_png(plot_cache, key, if_none_match, render)

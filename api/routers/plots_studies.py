@@ -1,18 +1,18 @@
 """PNG plots of studies (learning curves per variant, a grid sweep's best values) and of
 any experiments side by side. Same sizes, styles and errors as the experiment plot."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import study_queries
-from api.deps import OwnerDep, SessionDep, StudyDep
+from api import series, study_queries
+from api.deps import OwnerDep, PlotCacheDep, SessionDep, StudyDep
+from api.plot_cache import IfNoneMatch, cached_png, png_responses
 from api.plotting import base_metric, png_bytes, recorded_metrics
 from api.plotting_studies import compare_figure, grid_figure, study_figure
-from api.schemas import ErrorRead, InvalidRead
 from api.study_plot_data import (
     default_metric,
     experiment_labels,
@@ -30,17 +30,6 @@ Height = Annotated[int, Query(ge=150, le=4000, description="Pixels")]
 Dpi = Annotated[int, Query(ge=50, le=300, description="Dots per inch: larger text")]
 
 
-def _responses(
-    png: str, not_found: str, conflict: str, invalid: str = "The metric was not recorded"
-) -> dict[int | str, dict[str, Any]]:
-    return {
-        200: {"content": {"image/png": {}}, "description": png},
-        404: {"model": ErrorRead, "description": not_found},
-        409: {"model": ErrorRead, "description": conflict},
-        422: {"model": InvalidRead, "description": invalid},
-    }
-
-
 def _require(metric: str, known: list[str], what: str = "recorded") -> None:
     if base_metric(metric) not in known:
         raise HTTPException(
@@ -52,17 +41,30 @@ def _title(study: Study) -> str:
     return study.name or f"study {study.id}"
 
 
+def _study_state(session: Session, study: Study) -> tuple[object, ...]:
+    """What a study plot shows depends on: the study and its runs' newest epochs (the runs,
+    their variants and names are fixed when the study is created)."""
+    ids = session.scalars(
+        select(Experiment.id).where(Experiment.study_id == study.id).order_by(Experiment.id)
+    ).all()
+    return (study.id, study.name, series.newest_epochs(session, ids))
+
+
 @router.get(
     "/studies/{study_id}/plot.png",
     response_class=Response,
-    responses=_responses(
-        "Learning curves of every variant as PNG", "No such study", "No run has finished an epoch"
+    responses=png_responses(
+        "Learning curves of every variant as PNG",
+        "No such study",
+        "No run has finished an epoch",
+        "The metric was not recorded",
     ),
     summary="Study learning curves: a colour per variant, mean and ± 1 sd band over repeats",
 )
 def plot_study(
     study: StudyDep,
     session: SessionDep,
+    plot_cache: PlotCacheDep,
     metric: Annotated[
         str | None,
         Query(
@@ -74,19 +76,24 @@ def plot_study(
     width: Width = 1000,
     height: Height = 600,
     dpi: Dpi = 100,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
-    runs = study_queries.runs_by_variant(session, study.id)
-    variants = {name: [run.history for run in group if run.history] for name, group in runs.items()}
-    variants = {name: repeats for name, repeats in variants.items() if repeats}
-    if not variants:
-        raise HTTPException(409, detail=f"study {study.id} has no finished epoch yet")
-    known = recorded_metrics([row for reps in variants.values() for rows in reps for row in rows])
-    experiments = [run.experiment for group in runs.values() for run in group]
-    chosen = metric or default_metric(experiments, known)
-    _require(chosen, known)
-    title = f"{_title(study)}: {base_metric(chosen)}"
-    png = png_bytes(study_figure(variants, chosen, title, width, height, dpi))
-    return Response(content=png, media_type="image/png")
+    def render() -> bytes:
+        runs = study_queries.runs_by_variant(session, study.id)
+        variants = {n: [run.history for run in group if run.history] for n, group in runs.items()}
+        variants = {name: repeats for name, repeats in variants.items() if repeats}
+        if not variants:
+            raise HTTPException(409, detail=f"study {study.id} has no finished epoch yet")
+        rows = [row for repeats in variants.values() for history in repeats for row in history]
+        known = recorded_metrics(rows)
+        experiments = [run.experiment for group in runs.values() for run in group]
+        chosen = metric or default_metric(experiments, known)
+        _require(chosen, known)
+        title = f"{_title(study)}: {base_metric(chosen)}"
+        return png_bytes(study_figure(variants, chosen, title, width, height, dpi))
+
+    key = ("study", _study_state(session, study), metric, width, height, dpi)
+    return cached_png(plot_cache, key, if_none_match, render)
 
 
 def experiment_ids(
@@ -126,7 +133,7 @@ def _load_experiments(session: Session, ids: list[int], owner: str) -> list[Expe
 @router.get(
     "/plots/compare.png",
     response_class=Response,
-    responses=_responses(
+    responses=png_responses(
         "The experiments' curves as PNG",
         "An experiment id is unknown (the first one is named)",
         "No experiment has finished an epoch",
@@ -138,6 +145,7 @@ def plot_compare(
     ids: Annotated[list[int], Depends(experiment_ids)],
     session: SessionDep,
     owner: OwnerDep,
+    plot_cache: PlotCacheDep,
     metric: Annotated[
         str,
         Query(
@@ -149,20 +157,24 @@ def plot_compare(
     width: Width = 1000,
     height: Height = 600,
     dpi: Dpi = 100,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     experiments = _load_experiments(session, ids, owner)
-    histories = study_queries.histories(session, ids)
-    if not any(histories.values()):
-        raise HTTPException(409, detail="none of these experiments has a finished epoch yet")
-    known = recorded_metrics([row for rows in histories.values() for row in rows])
-    _require(metric, known, "recorded by any of these experiments")
-    curves = [
-        (label, histories[e.id])
-        for label, e in zip(experiment_labels(experiments), experiments, strict=True)
-    ]
-    title = f"{metric}: {'validation' if metric.startswith('val_') else 'training and validation'}"
-    png = png_bytes(compare_figure(curves, metric, title, width, height, dpi))
-    return Response(content=png, media_type="image/png")
+    labels = experiment_labels(experiments)
+
+    def render() -> bytes:
+        histories = study_queries.histories(session, ids)
+        if not any(histories.values()):
+            raise HTTPException(409, detail="none of these experiments has a finished epoch yet")
+        known = recorded_metrics([row for rows in histories.values() for row in rows])
+        _require(metric, known, "recorded by any of these experiments")
+        curves = [(label, histories[e.id]) for label, e in zip(labels, experiments, strict=True)]
+        split = "validation" if metric.startswith("val_") else "training and validation"
+        return png_bytes(compare_figure(curves, metric, f"{metric}: {split}", width, height, dpi))
+
+    state = series.newest_epochs(session, ids)
+    key = ("compare", state, tuple(labels), metric, width, height, dpi)
+    return cached_png(plot_cache, key, if_none_match, render)
 
 
 def _chosen_field(study: Study, fields: list[str], field: str | None) -> str:
@@ -182,7 +194,7 @@ def _chosen_field(study: Study, fields: list[str], field: str | None) -> str:
 @router.get(
     "/studies/{study_id}/grid.png",
     response_class=Response,
-    responses=_responses(
+    responses=png_responses(
         "Best validation metric against the swept value as PNG",
         "No such study",
         "The study has no grid, or no run has finished an epoch",
@@ -194,6 +206,7 @@ def _chosen_field(study: Study, fields: list[str], field: str | None) -> str:
 def plot_study_grid(
     study: StudyDep,
     session: SessionDep,
+    plot_cache: PlotCacheDep,
     metric: Annotated[
         str,
         Query(
@@ -213,19 +226,22 @@ def plot_study_grid(
     width: Width = 1000,
     height: Height = 600,
     dpi: Dpi = 100,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
-    runs = [
-        run for group in study_queries.runs_by_variant(session, study.id).values() for run in group
-    ]
-    chosen = _chosen_field(study, swept_fields(runs), field)
-    if not any(run.history for run in runs):
-        raise HTTPException(409, detail=f"study {study.id} has no finished epoch yet")
-    _require(metric, validation_metrics(runs), "recorded with validation values")
-    lines = grid_points(runs, chosen, metric)
-    if not lines:
-        raise HTTPException(
-            409, detail=f"no run of study {study.id} has a finite val_{base_metric(metric)}"
-        )
-    title = f"{_title(study)}: best val_{base_metric(metric)} by {chosen}"
-    png = png_bytes(grid_figure(lines, chosen, metric, title, width, height, dpi))
-    return Response(content=png, media_type="image/png")
+    def render() -> bytes:
+        groups = study_queries.runs_by_variant(session, study.id).values()
+        runs = [run for group in groups for run in group]
+        chosen = _chosen_field(study, swept_fields(runs), field)
+        if not any(run.history for run in runs):
+            raise HTTPException(409, detail=f"study {study.id} has no finished epoch yet")
+        _require(metric, validation_metrics(runs), "recorded with validation values")
+        lines = grid_points(runs, chosen, metric)
+        if not lines:
+            raise HTTPException(
+                409, detail=f"no run of study {study.id} has a finite val_{base_metric(metric)}"
+            )
+        title = f"{_title(study)}: best val_{base_metric(metric)} by {chosen}"
+        return png_bytes(grid_figure(lines, chosen, metric, title, width, height, dpi))
+
+    key = ("grid", _study_state(session, study), metric, field, width, height, dpi)
+    return cached_png(plot_cache, key, if_none_match, render)

@@ -1,0 +1,152 @@
+"""What the API benchmark runs against: a throw-away PostgreSQL database, migrated and seeded
+in bulk, and the real API in a uvicorn process."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import psycopg
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, text
+
+from models.tables import LOCAL_OWNER
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def bench_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
+    """A new database fitq_bench_<random> at the newest migration, dropped at the end."""
+    name = f"fitq_bench_{uuid.uuid4().hex[:10]}"
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    """alembic upgrade head through the project's migrations/env.py, as the tests do."""
+    engine = create_engine(url)
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["configure_logger"] = False
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    engine.dispose()
+
+
+def seed_experiment(url: str, epochs: int, seed: int = 0) -> int:
+    """A succeeded experiment of `epochs` history rows shaped as the worker writes them
+    (loss, accuracy and their val_ twins), copied in with one COPY; returns its id."""
+    rng = np.random.default_rng(seed)
+    steps = np.arange(1, epochs + 1)
+    loss = 1 / np.sqrt(steps) + rng.normal(0, 0.01, epochs)
+    val_loss = 1.1 / np.sqrt(steps) + 0.2 * steps / epochs + rng.normal(0, 0.02, epochs)
+    spec = {"name": f"bench-{epochs}", "fit": {"epochs": epochs}}
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        experiment_id: int = conn.execute(
+            text(
+                "INSERT INTO experiments (owner, name, tags, spec, status, epochs_total,"
+                " current_epoch, cancel_requested, created_at, attempts)"
+                " VALUES (:owner, :name, '[]', :spec, 'succeeded', :n, :n, false, now(), 1)"
+                " RETURNING id"
+            ),
+            {"owner": LOCAL_OWNER, "name": spec["name"], "spec": json.dumps(spec), "n": epochs},
+        ).scalar_one()
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, psycopg.Connection)
+        sql = "COPY epoch_metrics (experiment_id, epoch, metrics, recorded_at) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for i in range(epochs):
+                metrics = {
+                    "loss": float(loss[i]),
+                    "accuracy": float(0.5 + 0.5 * (1 - loss[i] / loss[0])),
+                    "val_loss": float(val_loss[i]),
+                    "val_accuracy": float(0.5 + 0.4 * (1 - val_loss[i] / val_loss[0])),
+                }
+                copy.write_row((experiment_id, i + 1, json.dumps(metrics), "now"))
+        conn.execute(text("ANALYZE epoch_metrics"))
+    engine.dispose()
+    return experiment_id
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Served:
+    """A client with one kept-alive connection to the API, and the API's process."""
+
+    client: httpx.Client
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU the API process has used so far (from /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def api_server(database_url: str, app_dir: Path, **settings: str) -> Iterator[Served]:
+    """The API in one uvicorn process (production mode, no API keys); `settings` are extra
+    FITQ_* variables."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FITQ_")}
+    env.update(
+        FITQ_MODE="production",
+        FITQ_DATABASE_URL=database_url,
+        FITQ_BROKER_URL="redis://127.0.0.1:6379/0",
+        FITQ_TRAINING_QUEUE=f"fitq_bench_{port}",  # nothing is submitted; nobody's worker
+        FITQ_AUTH="disabled",
+        FITQ_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(app_dir),
+        **{f"FITQ_{name.upper()}": value for name, value in settings.items()},
+    )
+    argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port)]
+    argv += ["--app-dir", str(app_dir), "--log-level", "warning", "--no-access-log"]
+    server = subprocess.Popen(argv, cwd=app_dir, env=env, start_new_session=True)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
+    try:
+        _wait_ready(client, server)
+        yield Served(client, server.pid)
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_ready(client: httpx.Client, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {server.returncode}")
+        try:
+            if client.get("/openapi.json").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the API did not answer within {timeout} s")

@@ -1,0 +1,158 @@
+"""History pages and downsampling on the real PostgreSQL: long histories are written in bulk,
+as many epochs as a long fit leaves, then read through the API."""
+
+import math
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, update
+
+from models.db import session_scope
+from models.tables import EpochMetric, Experiment, utcnow
+from tests.helpers import circles_spec
+from worker.training import progress
+
+
+def running_experiment(client: TestClient) -> int:
+    response = client.post("/experiments", json=circles_spec(epochs=100_000))
+    assert response.status_code == 201, response.text
+    experiment_id: int = response.json()["id"]
+    assert progress.claim(experiment_id, "test-worker") is not None
+    return experiment_id
+
+
+def loss_at(epoch: int) -> float:
+    return 1 / math.sqrt(epoch)
+
+
+def write_epochs(experiment_id: int, epochs: range, spike: int | None = None) -> None:
+    """Rows shaped as the worker writes them, in one statement."""
+    rows: list[dict[str, Any]] = []
+    for epoch in epochs:
+        loss = 5.0 if epoch == spike else loss_at(epoch)
+        metrics = {"loss": loss, "accuracy": 0.5, "val_loss": 1.1 * loss, "val_accuracy": 0.4}
+        rows.append(
+            {
+                "experiment_id": experiment_id,
+                "epoch": epoch,
+                "metrics": metrics,
+                "recorded_at": utcnow(),
+            }
+        )
+    with session_scope() as session:
+        session.execute(insert(EpochMetric), rows)
+
+
+def next_link(response: httpx.Response) -> str | None:
+    link = response.headers.get("link")
+    if link is None:
+        return None
+    url, rel = link.split(";")
+    assert rel.strip() == 'rel="next"'
+    return url.strip().removeprefix("<").removesuffix(">")
+
+
+def test_max_points_keeps_first_last_and_a_spike_in_whole_rows(client: TestClient) -> None:
+    experiment_id = running_experiment(client)
+    write_epochs(experiment_id, range(1, 20_001), spike=12_345)
+    response = client.get(
+        f"/experiments/{experiment_id}/history", params={"max_points": 200, "metric": "loss"}
+    )
+    assert response.status_code == 200
+    rows = response.json()
+    epochs = [row["epoch"] for row in rows]
+    assert len(rows) <= 200
+    assert epochs[0] == 1 and epochs[-1] == 20_000
+    assert epochs == sorted(epochs)
+    assert 12_345 in epochs
+    assert rows[epochs.index(12_345)] == {
+        "epoch": 12_345, "loss": 5.0, "accuracy": 0.5, "val_loss": 5.5, "val_accuracy": 0.4,
+    }  # fmt: skip
+    assert "link" not in response.headers  # the whole history fitted in one page
+
+
+def test_downsampling_follows_new_epochs_of_a_running_fit(client: TestClient) -> None:
+    experiment_id = running_experiment(client)
+    write_epochs(experiment_id, range(1, 5_001))
+    url = f"/experiments/{experiment_id}/history"
+    first = client.get(url, params={"max_points": 50}).json()
+    assert first[-1]["epoch"] == 5_000
+    write_epochs(experiment_id, range(5_001, 6_001), spike=5_500)
+    later = [row["epoch"] for row in client.get(url, params={"max_points": 50}).json()]
+    assert later[-1] == 6_000 and 5_500 in later
+    # The worker is lost; a new claim resumes from the checkpoint of epoch 4,000, deleting
+    # the rows after it.
+    with session_scope() as session:
+        stale = utcnow() - timedelta(hours=1)
+        session.execute(
+            update(Experiment).where(Experiment.id == experiment_id).values(heartbeat_at=stale)
+        )
+    assert progress.claim(experiment_id, "another-worker") is not None
+    progress.resume_at(experiment_id, 4_000)
+    resumed = [row["epoch"] for row in client.get(url, params={"max_points": 50}).json()]
+    assert resumed[-1] == 4_000 and 5_500 not in resumed
+
+
+def test_pages_of_a_downsampled_history_link_to_the_next(client: TestClient) -> None:
+    experiment_id = running_experiment(client)
+    write_epochs(experiment_id, range(1, 2_501))
+    url: str | None = f"/experiments/{experiment_id}/history?limit=1000&max_points=100"
+    pages = []
+    while url is not None:
+        response = client.get(url)
+        assert response.status_code == 200
+        pages.append([row["epoch"] for row in response.json()])
+        url = next_link(response)
+    assert [(page[0], page[-1]) for page in pages] == [(1, 1000), (1001, 2000), (2001, 2500)]
+    assert all(len(page) <= 100 for page in pages)
+
+
+def test_plain_pages_link_to_the_next_until_the_last(client: TestClient) -> None:
+    experiment_id = running_experiment(client)
+    write_epochs(experiment_id, range(1, 6))
+    response = client.get(f"/experiments/{experiment_id}/history", params={"limit": 2})
+    assert [row["epoch"] for row in response.json()] == [1, 2]
+    link = next_link(response)
+    assert link is not None and "after_epoch=2" in link and "limit=2" in link
+    seen = [1, 2]
+    while link is not None:
+        response = client.get(link)
+        seen += [row["epoch"] for row in response.json()]
+        link = next_link(response)
+    assert seen == [1, 2, 3, 4, 5]
+    whole = client.get(f"/experiments/{experiment_id}/history")
+    assert len(whole.json()) == 5 and "link" not in whole.headers
+
+
+@pytest.mark.parametrize("max_points", [0, 1, 2, 10_001, 10**12])
+def test_bad_max_points_is_a_422_naming_it(client: TestClient, max_points: int) -> None:
+    experiment_id = running_experiment(client)
+    response = client.get(
+        f"/experiments/{experiment_id}/history", params={"max_points": max_points}
+    )
+    assert response.status_code == 422
+    assert [error["path"] for error in response.json()["detail"]] == ["query.max_points"]
+
+
+def test_downsampling_by_an_unrecorded_metric_is_a_422(client: TestClient) -> None:
+    experiment_id = running_experiment(client)
+    write_epochs(experiment_id, range(1, 11))
+    response = client.get(
+        f"/experiments/{experiment_id}/history", params={"max_points": 5, "metric": "auc"}
+    )
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["path"] == "query.metric"
+    assert error["msg"] == (
+        "metric 'auc' was not recorded; recorded: accuracy, loss, val_accuracy, val_loss"
+    )
+
+
+def test_a_history_without_epochs_is_empty_downsampled_or_not(client: TestClient) -> None:
+    experiment_id = running_experiment(client)
+    url = f"/experiments/{experiment_id}/history"
+    assert client.get(url).json() == []
+    assert client.get(url, params={"max_points": 10}).json() == []
