@@ -55,6 +55,10 @@ class ExperimentTimings(BaseModel):
     load_seconds: float = Field(description="Loading and preparing the dataset (0 on a cache hit)")
     build_seconds: float = Field(description="Building and compiling the model, and resuming")
     fit_seconds: float = Field(description="Keras fit, with fitq's per-epoch recording")
+    recording_seconds: float | None = Field(
+        default=None,
+        description="fitq's own share of fit_seconds: writing epochs, checkpoints, heartbeats",
+    )
     first_epoch_at: datetime | None = Field(description="When the first epoch of it ended")
     max_rss_bytes: int = Field(description="The worker process's peak memory so far")
 
@@ -123,7 +127,8 @@ class ExperimentRead(BaseModel):
                     "for 5 epochs after its best value 0.2871 at epoch 52; best weights restored",
                     "cancel_requested": False, "attempts": 1, "backend": "jax",
                     "timings": {"load_seconds": 0.01, "build_seconds": 0.05,
-                                "fit_seconds": 0.61, "first_epoch_at": "2026-11-22T20:00:01Z",
+                                "fit_seconds": 0.61, "recording_seconds": 0.004,
+                                "first_epoch_at": "2026-11-22T20:00:01Z",
                                 "max_rss_bytes": 912_000_000},
                     "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
                     "finished_at": "2026-11-22T20:00:09Z", "spec": EARLY_STOPPING_EXAMPLE,

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     # fit stops); a reclaimed job redoes at most this much. Above 0 a checkpoint is also never
     # due sooner than 100 x the time the last one took, so saving stays under 1% of the fit
     # (the circles model saves in ~30 ms). 0 checkpoints after every epoch, whatever it costs.
-    checkpoint_every_seconds: float = Field(default=10.0, ge=0, le=24 * 3600)
+    checkpoint_every_seconds: float = Field(default=30.0, ge=0, le=24 * 3600)
     # Most seconds a finished epoch waits in the worker before it is written to SQL (and so
     # readable). Epochs are written in batches: one transaction a second instead of one an
     # epoch keeps the writes under 1% of fit time even for millisecond epochs. Also never

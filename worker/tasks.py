@@ -29,9 +29,11 @@ def _warm_keras(**_: Any) -> None:
     import keras
 
     import worker.training.run  # noqa: F401
+    from worker.training.checkpoint import warm_up
 
+    warm_up()
     log.info(
-        "pool process %d imported Keras %s with the %s backend in %.1f s",
+        "pool process %d imported Keras %s with the %s backend and warmed it up in %.1f s",
         os.getpid(),
         keras.__version__,
         keras.backend.backend(),

@@ -53,12 +53,26 @@ class EpochWriter(keras.callbacks.Callback):
         self._pending: list[tuple[int, dict[str, float | None]]] = []
         self._flushes = Cadence(flush_seconds, clock)
         self._written = 0
+        self._spent = 0.0
         self._pulse = Pulse(experiment_id, attempt, check_seconds, self._stop)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._pulse.start()
 
+    @property
+    def spent_seconds(self) -> float:
+        """fitq's own time in this fit: these hooks (metrics, writes, checkpoints) and the
+        heartbeat thread's beats. Reported in the experiment's timings."""
+        return self._spent + self._pulse.spent_seconds
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        started = time.perf_counter()
+        try:
+            self._epoch_end(epoch, logs)
+        finally:
+            self._spent += time.perf_counter() - started
+
+    def _epoch_end(self, epoch: int, logs: dict[str, Any] | None) -> None:
         if self.stop_reason is not None:
             return  # stopped by the pulse inside this epoch: its metrics are partial
         number = epoch + 1  # users count epochs from 1, as the notebooks' plots do
@@ -93,7 +107,9 @@ class EpochWriter(keras.callbacks.Callback):
             self.checkpointer.save(self.model, number)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        started = time.perf_counter()
         self.close()
+        self._spent += time.perf_counter() - started
 
     def close(self) -> None:
         """Stop the pulse and write what is pending."""

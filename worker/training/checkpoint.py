@@ -5,6 +5,7 @@ so a fit resumed from it continues its curves instead of restarting the optimize
 written under a temporary name and renamed into place, so a crash never leaves half of one."""
 
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,16 @@ def save_atomically(model: keras.Model, path: Path) -> None:
     tmp = path.with_name(f"tmp-{os.getpid()}-{path.name}")
     model.save(tmp)
     os.replace(tmp, path)
+
+
+def warm_up() -> None:
+    """Save a one-unit model to a temporary file. The first save in a process imports and
+    prepares Keras's saving code (seconds, measured inside the first fit that checkpointed);
+    a pool process does it once at start instead."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    with tempfile.TemporaryDirectory() as folder:
+        model.save(Path(folder) / "warm.keras")
 
 
 def restore(model: keras.Model, path: Path) -> None:

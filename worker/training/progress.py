@@ -133,22 +133,23 @@ def clean_metrics(logs: Mapping[str, Any]) -> dict[str, float | None]:
 
 
 def upsert_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
-    """One row per (experiment, epoch), in one statement: a retried write replaces, never
-    duplicates."""
+    """One row per (experiment, epoch): a retried write replaces, never duplicates. One
+    statement executed for many parameter sets: it compiles once and is cached, where a
+    VALUES list would compile anew for every batch size (~30 ms for 150 rows)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
-    stmt = insert(EpochMetric).values(
+    stmt = insert(EpochMetric)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["experiment_id", "epoch"],
+        set_={"metrics": stmt.excluded.metrics, "recorded_at": stmt.excluded.recorded_at},
+    )
+    session.execute(
+        stmt,
         [
             {"experiment_id": experiment_id, "epoch": epoch, "metrics": metrics, "recorded_at": now}
             for epoch, metrics in rows
-        ]
-    )
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["experiment_id", "epoch"],
-            set_={"metrics": stmt.excluded.metrics, "recorded_at": stmt.excluded.recorded_at},
-        )
+        ],
     )
 
 

@@ -7,6 +7,7 @@ epoch stops at the next batch, and the fit itself carries no per-batch hook (a b
 would turn off Keras's asynchronous batch dispatch and sync the device every step)."""
 
 import threading
+import time
 from collections.abc import Callable
 
 from worker.training import progress
@@ -24,6 +25,7 @@ class Pulse:
         self.attempt = attempt
         self.every_seconds = every_seconds
         self.on_stop = on_stop
+        self.spent_seconds = 0.0
         self._done = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"pulse-{experiment_id}", daemon=True
@@ -39,7 +41,9 @@ class Pulse:
 
     def _run(self) -> None:
         while not self._done.wait(self.every_seconds):
+            started = time.perf_counter()
             state = progress.heartbeat(self.experiment_id, self.attempt)
+            self.spent_seconds += time.perf_counter() - started
             if state != "ok":
                 self.on_stop(state)
                 return

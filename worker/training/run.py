@@ -156,6 +156,7 @@ def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fit
         "load_seconds": round(load_seconds, 4),
         "build_seconds": round(build_seconds, 4),
         "fit_seconds": round(clock.lap(), 4),
+        "recording_seconds": round(writer.spent_seconds, 4),
         "first_epoch_at": None
         if writer.first_epoch_at is None
         else writer.first_epoch_at.isoformat(),
