@@ -24,7 +24,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 types: install
-	$(BIN)/mypy api worker models migrations tests scripts
+	$(BIN)/mypy api worker models migrations tests scripts bench
 
 # pytest exits 5 when it collects no test: that means the suite went missing, so it fails.
 pytest: install
