@@ -1,13 +1,12 @@
 """Whether a fit gets its multi-hot rows as a scipy CSR matrix or as dense float32.
 
-Measured on 2 CPU cores with 25,000 x 10,000 multi-hot rows (~200 words each), one epoch of
-fit (batch 512) plus an evaluate of the same rows (Keras 3.15, TF-cpu 2.21, JAX 0.10; see
-BENCHMARKS.md, "Multi-hot input"):
-- 16-16-1 model: TensorFlow CSR 0.74 s + 0.52 s against TensorFlow dense 3.3-4.1 s + 3.2-3.7 s;
-  JAX dense 0.56 s + 0.30 s, but JAX with CSR (Keras turns it into BCOO) 62-67 s + 0.13 s.
-- 512-512-1 model: TensorFlow CSR 9.5-10.5 s + 3.8-4.0 s against dense 12.9-13.0 s + 5.7-6.3 s.
-So CSR only pays on TensorFlow; JAX trains far faster on dense rows, and torch has no sparse
-tensors in Keras at all.
+Measured on this project's 2-core machine (BENCHMARKS.md, "Multi-hot input"): 25,000 x 10,000
+multi-hot rows, seconds per epoch of fit (batch 512) + evaluate of the same rows:
+- 16-16-1: TensorFlow CSR 0.78 + 0.56 against TensorFlow dense 3.16 + 2.74; JAX dense
+  0.83 + 0.47, but JAX CSR (Keras makes it BCOO) 62-67 s of fit on a quiet machine.
+- 512-512-1: TensorFlow CSR 17.7 + 8.0 against dense 19.8 + 10.0; JAX dense 10.2 + 5.2.
+So CSR pays on TensorFlow and is a disaster on JAX's training path; JAX keeps dense rows,
+and so does torch, which has no sparse tensors in Keras.
 
 Keras 3 hands a sparse input to the first layer as a sparse tensor. Dense is a matmul of its
 input, which TensorFlow does sparse-dense; Dropout and BatchNormalization fail on it with a
