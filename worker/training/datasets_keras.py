@@ -204,7 +204,9 @@ def _multi_hot_csr(
     values = np.ones(flat.size, dtype=np.float32)
     shape = (len(lengths), num_words)
     x = scipy.sparse.csr_matrix((values, flat.astype(np.int32), indptr), shape=shape)
-    x.sum_duplicates()  # sorts each row's indices too: the canonical form Keras expects
+    # Also sorts each row's indices: Keras makes a tf.SparseTensor of them without reordering,
+    # and TensorFlow's sparse ops want row-major order.
+    x.sum_duplicates()
     x.data[:] = 1.0
     return x
 
