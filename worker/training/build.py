@@ -38,14 +38,30 @@ def compile_args(spec: CompileSpec) -> dict[str, Any]:
     return {"optimizer": optimizer(spec.optimizer), "loss": spec.loss, "metrics": metrics}
 
 
-def build_model(spec: ExperimentSpec, input_shape: tuple[int, ...]) -> keras.Model:
+def build_model(
+    spec: ExperimentSpec, input_shape: tuple[int, ...], sparse: bool = False
+) -> keras.Model:
+    """`sparse`: the model takes CSR rows (see sparse_input.py)."""
     # The API checks shapes at submit time when it knows the input shape; this catches the
     # rest (uploads known only here) with the same readable message instead of Keras's.
     check_shapes(input_shape, spec.model.layers)
-    layers = [keras.Input(shape=input_shape)] + [build_layer(s) for s in spec.model.layers]
+    first = keras.Input(shape=input_shape, sparse=sparse)
+    layers = [first] + [build_layer(s) for s in spec.model.layers]
     model = keras.Sequential(layers, name=_keras_name(spec.name))
     model.compile(**compile_args(spec.compile))
     return model
+
+
+def with_dense_input(model: keras.Model, spec: ExperimentSpec) -> keras.Model:
+    """The same layers, weights and optimizer behind a dense input: what users download.
+    Keras refuses to load a sparse input on backends without sparse tensors (torch), and
+    users predict on dense rows anyway."""
+    if not model.inputs[0].sparse:
+        return model
+    dense = keras.Input(shape=tuple(model.inputs[0].shape[1:]))
+    twin = keras.Sequential([dense, *model.layers], name=model.name)
+    twin.compile(**(compile_args(spec.compile) | {"optimizer": model.optimizer}))
+    return twin
 
 
 def _keras_name(name: str | None) -> str:

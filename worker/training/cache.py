@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from worker.training.data import LoadedData
+from worker.training.data import LoadedData, buffers
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,6 @@ class DatasetCache:
 
 def _read_only(data: LoadedData) -> LoadedData:
     # Cached arrays are shared by later jobs: nothing may change them in place.
-    for array in (data.x_train, data.y_train, *(data.validation or ()), *(data.test or ())):
+    for array in buffers(data):
         array.flags.writeable = False
     return data

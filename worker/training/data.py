@@ -1,11 +1,15 @@
 """The dataset registry: each spec dataset name maps to a loader returning raw splits; the
-shared code here truncates, standardizes and decides what the test split is used for."""
+shared code here truncates, standardizes and decides what the test split is used for.
+
+Features are numpy arrays, or a scipy CSR matrix where a loader was asked for sparse rows
+(multi-hot text on TensorFlow, see sparse_input.py); rows slice the same way in both."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
+import scipy.sparse
 
 from models.settings import get_settings
 from models.spec_datasets import DatasetSpec
@@ -13,22 +17,24 @@ from models.spec_datasets import DatasetSpec
 if TYPE_CHECKING:
     from worker.training.cache import DatasetCache
 
-Pair = tuple[np.ndarray, np.ndarray]
+# scipy ships no type hints, so mypy reads this union as Any.
+Features: TypeAlias = np.ndarray | scipy.sparse.csr_matrix
+Pair = tuple[Features, np.ndarray]
 
 
 @dataclass(frozen=True)
 class RawSplits:
     """What a loader returns: training arrays and, if the dataset has one, a test split."""
 
-    x_train: np.ndarray
+    x_train: Features
     y_train: np.ndarray
-    x_test: np.ndarray | None = None
+    x_test: Features | None = None
     y_test: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class LoadedData:
-    x_train: np.ndarray
+    x_train: Features
     y_train: np.ndarray
     validation: Pair | None = None
     test: Pair | None = None
@@ -39,19 +45,35 @@ class LoadedData:
 
     @property
     def nbytes(self) -> int:
-        arrays = [self.x_train, self.y_train, *(self.validation or ()), *(self.test or ())]
-        return sum(int(a.nbytes) for a in arrays)
+        return sum(int(a.nbytes) for a in buffers(self))
 
 
-_REGISTRY: dict[str, Callable[[Any], RawSplits]] = {}
+def buffers(data: LoadedData) -> list[np.ndarray]:
+    """Every numpy array the data holds, a CSR matrix's three included."""
+    held = [data.x_train, data.y_train, *(data.validation or ()), *(data.test or ())]
+    return [part for a in held for part in _parts(a)]
+
+
+def _parts(a: Features) -> list[np.ndarray]:
+    if isinstance(a, np.ndarray):
+        return [a]
+    return [a.data, a.indices, a.indptr]
+
+
+_REGISTRY: dict[str, Callable[..., RawSplits]] = {}
+_SPARSE: set[str] = set()  # loaders that take sparse=True
 _cache: "DatasetCache | None" = None
-S = TypeVar("S")
+F = TypeVar("F", bound=Callable[..., RawSplits])
 
 
-def register(*names: str) -> Callable[[Callable[[S], RawSplits]], Callable[[S], RawSplits]]:
-    def add(loader: Callable[[S], RawSplits]) -> Callable[[S], RawSplits]:
+def register(*names: str, sparse: bool = False) -> Callable[[F], F]:
+    """`sparse`: the loader also takes sparse=True and then returns CSR features."""
+
+    def add(loader: F) -> F:
         for name in names:
             _REGISTRY[name] = loader
+            if sparse:
+                _SPARSE.add(name)
         return loader
 
     return add
@@ -61,17 +83,19 @@ def registered() -> set[str]:
     return set(_REGISTRY)
 
 
-def load_dataset(spec: DatasetSpec) -> LoadedData:
-    """The preprocessed dataset, from this process's cache when a recent job used it."""
+def load_dataset(spec: DatasetSpec, sparse: bool = False) -> LoadedData:
+    """The preprocessed dataset, from this process's cache when a recent job used it; with
+    `sparse`, its features as CSR (cached apart from the dense ones)."""
     from worker.training.cache import DatasetCache
 
     global _cache
     if _cache is None:
         _cache = DatasetCache(get_settings().dataset_cache_bytes)
-    return _cache.get_or_load(spec.model_dump_json(), lambda: load_uncached(spec))
+    key = spec.model_dump_json() + (" csr" if sparse else "")
+    return _cache.get_or_load(key, lambda: load_uncached(spec, sparse))
 
 
-def load_uncached(spec: DatasetSpec) -> LoadedData:
+def load_uncached(spec: DatasetSpec, sparse: bool = False) -> LoadedData:
     # Importing the loader modules fills the registry (they register themselves).
     from worker.training import datasets_keras, datasets_sklearn, datasets_upload  # noqa: F401
 
@@ -79,7 +103,11 @@ def load_uncached(spec: DatasetSpec) -> LoadedData:
         loader = _REGISTRY[spec.name]
     except KeyError:
         raise ValueError(f"dataset '{spec.name}' has no loader in this worker") from None
-    return arrange(spec, loader(spec))
+    if not sparse:
+        return arrange(spec, loader(spec))
+    if spec.name not in _SPARSE:
+        raise ValueError(f"dataset '{spec.name}' has no sparse encoding")
+    return arrange(spec, loader(spec, sparse=True))
 
 
 def arrange(spec: DatasetSpec, raw: RawSplits) -> LoadedData:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import scipy.sparse
 
 from models.settings import get_settings
 from models.spec_datasets import (
@@ -24,7 +25,7 @@ from models.spec_datasets import (
     ReutersDataset,
     _Text,
 )
-from worker.training.data import RawSplits, register
+from worker.training.data import Features, RawSplits, register
 
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 CIFAR10_ORIGIN = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -193,6 +194,23 @@ def _multi_hot(flat: np.ndarray, lengths: np.ndarray, num_words: int) -> np.ndar
     return x
 
 
+def _multi_hot_csr(
+    flat: np.ndarray, lengths: np.ndarray, num_words: int
+) -> scipy.sparse.csr_matrix:
+    """The same 0/1 rows as a scipy CSR matrix, built from the index lists alone: a word that
+    appears twice in a review is summed into one entry, then every entry set to 1."""
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    values = np.ones(flat.size, dtype=np.float32)
+    shape = (len(lengths), num_words)
+    x = scipy.sparse.csr_matrix((values, flat.astype(np.int32), indptr), shape=shape)
+    # Also sorts each row's indices: Keras makes a tf.SparseTensor of them without reordering,
+    # and TensorFlow's sparse ops want row-major order.
+    x.sum_duplicates()
+    x.data[:] = 1.0
+    return x
+
+
 def _padded(flat: np.ndarray, lengths: np.ndarray, maxlen: int) -> np.ndarray:
     """keras pad_sequences' defaults: zeros before a short sequence, and a long one keeps its
     last maxlen words."""
@@ -205,9 +223,13 @@ def _padded(flat: np.ndarray, lengths: np.ndarray, maxlen: int) -> np.ndarray:
     return x
 
 
-def _text(spec: _Text, train: Pair, test: Pair) -> RawSplits:
-    def encode(sequences: np.ndarray) -> np.ndarray:
+def _text(spec: _Text, train: Pair, test: Pair, sparse: bool) -> RawSplits:
+    """`sparse`: multi-hot rows as CSR (sequences stay dense int32)."""
+
+    def encode(sequences: np.ndarray) -> Features:
         flat, lengths = _word_indices(sequences, spec.num_words)
+        if spec.encoding == "multi_hot" and sparse:
+            return _multi_hot_csr(flat, lengths, spec.num_words)
         if spec.encoding == "multi_hot":
             return _multi_hot(flat, lengths, spec.num_words)
         return _padded(flat, lengths, spec.maxlen)
@@ -228,20 +250,20 @@ def _labels(y: Any) -> np.ndarray:
     return np.asarray(y).astype(np.int32).ravel()  # cifar's labels are (n, 1) in keras
 
 
-@register("imdb")
-def imdb(spec: ImdbDataset) -> RawSplits:
+@register("imdb", sparse=True)
+def imdb(spec: ImdbDataset, sparse: bool = False) -> RawSplits:
     arrays = _npz("imdb", "imdb.npz")
     rng = np.random.RandomState(SEED)  # one generator, train first: keras's order
     train = _shuffled(rng, arrays["x_train"], arrays["y_train"])
-    return _text(spec, train, _shuffled(rng, arrays["x_test"], arrays["y_test"]))
+    return _text(spec, train, _shuffled(rng, arrays["x_test"], arrays["y_test"]), sparse)
 
 
-@register("reuters")
-def reuters(spec: ReutersDataset) -> RawSplits:
+@register("reuters", sparse=True)
+def reuters(spec: ReutersDataset, sparse: bool = False) -> RawSplits:
     arrays = _npz("reuters", "reuters.npz")
     x, y = _shuffled(np.random.RandomState(SEED), arrays["x"], arrays["y"])
     cut = int(len(x) * (1 - KERAS_TEST_SPLIT))
-    return _text(spec, (x[:cut], y[:cut]), (x[cut:], y[cut:]))
+    return _text(spec, (x[:cut], y[:cut]), (x[cut:], y[cut:]), sparse)
 
 
 def _images(spec: MnistDataset | Cifar10Dataset, train: Pair, test: Pair) -> RawSplits:

@@ -17,11 +17,12 @@ from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
 from models.tables import ExperimentStatus
 from worker.training import progress
-from worker.training.build import build_model
+from worker.training.build import build_model, with_dense_input
 from worker.training.callbacks import EpochWriter
 from worker.training.checkpoint import Checkpointer, restore, save_atomically
 from worker.training.data import LoadedData, load_dataset
 from worker.training.early_stop import EarlyStopper
+from worker.training.sparse_input import wants_sparse_input
 from worker.training.targets import shape_targets
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ def run_experiment(experiment_id: int) -> str:
         status = ExperimentStatus.CANCELLED
     else:
         # The final model before the status: a succeeded experiment always has one.
-        save_atomically(model, artifacts.final_model_path(experiment_id))
+        final = with_dense_input(model, ExperimentSpec.model_validate(claimed.spec))
+        save_atomically(final, artifacts.final_model_path(experiment_id))
     progress.finish(
         experiment_id,
         status,
@@ -117,10 +119,14 @@ def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fit
     attempt = claimed.attempt
     if spec.fit.seed is not None:
         keras.utils.set_random_seed(spec.fit.seed)
+    # Keras's own answer, however the backend was chosen (KERAS_BACKEND, keras.json, settings).
+    sparse = wants_sparse_input(spec, keras.backend.backend())
+    if sparse:
+        log.info("experiment %s: multi-hot rows go in as scipy CSR", experiment_id)
     clock = Stopwatch()
-    data = load_dataset(spec.dataset)
+    data = load_dataset(spec.dataset, sparse=sparse)
     load_seconds = clock.lap()
-    model = build_model(spec, data.input_shape)
+    model = build_model(spec, data.input_shape, sparse=sparse)
     data = _shape_for(model, spec, data)
     initial_epoch = _resume(experiment_id, claimed, model)
     build_seconds = clock.lap()
