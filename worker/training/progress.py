@@ -139,7 +139,7 @@ def upsert_epochs(session: Session, experiment_id: int, rows: list[tuple[int, di
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
-    stmt = insert(EpochMetric)
+    stmt = insert(EpochMetric.__table__)  # Core: the ORM bulk path costs ~2x per row
     stmt = stmt.on_conflict_do_update(
         index_elements=["experiment_id", "epoch"],
         set_={"metrics": stmt.excluded.metrics, "recorded_at": stmt.excluded.recorded_at},
