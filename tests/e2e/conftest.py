@@ -28,7 +28,7 @@ def pg_stack(
     )
     with session_scope() as session:  # the test database, as `fitq create-key` would
         token = create_key(session, "e2e")
-    client = Api(f"http://127.0.0.1:{port}", token)
+    client = Api(f"http://127.0.0.1:{port}", token, logs)
     try:
         client.wait_healthy()
         yield client

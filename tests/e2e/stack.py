@@ -68,8 +68,9 @@ def stack_env(**overrides: str) -> dict[str, str]:
 class Api:
     """An HTTP client for a running API, with the polling the tests need."""
 
-    def __init__(self, base_url: str, token: str | None = None) -> None:
+    def __init__(self, base_url: str, token: str | None = None, logs: Path | None = None) -> None:
         # A production-shaped stack needs a key; `fitq run` (auth disabled) needs none.
+        self.logs = logs  # the stack's process logs, where a test reads them
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         self.http = httpx.Client(base_url=base_url, timeout=30, headers=headers)
 

@@ -1,6 +1,7 @@
 """End to end on PostgreSQL + Redis with real API and worker processes."""
 
 import io
+import re
 
 from PIL import Image
 
@@ -141,3 +142,20 @@ def test_a_val_monitor_without_validation_data_is_a_422_naming_the_monitor(
     [error] = response.json()["detail"]
     assert error["path"] == "fit.early_stopping.monitor"
     assert error["type"] == "monitor_needs_validation_data"
+
+
+def test_the_worker_imported_keras_once_and_every_job_says_how_it_ran(pg_stack: Api) -> None:
+    """Runs after the module's other jobs: one pool process imported Keras (on the default
+    JAX backend) once, at its start, not once per job; each job records backend and timings."""
+    first = pg_stack.submit(circles_spec(epochs=3))
+    second = pg_stack.submit(circles_spec(epochs=3))
+    for experiment_id in (first, second):
+        done = pg_stack.wait_status(experiment_id, {"succeeded", "failed"}, timeout=180)
+        assert (done["status"], done["backend"]) == ("succeeded", "jax"), done
+        timings = done["timings"]
+        assert 0 <= timings["recording_seconds"] <= timings["fit_seconds"]
+        assert timings["first_epoch_at"] >= done["started_at"]
+    assert pg_stack.logs is not None
+    log = (pg_stack.logs / "worker.log").read_text()
+    imports = re.findall(r"pool process (\d+) imported Keras \S+ with the (\w+) backend", log)
+    assert len(imports) == 1 and imports[0][1] == "jax", imports

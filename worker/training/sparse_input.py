@@ -8,6 +8,13 @@ multi-hot rows, seconds per epoch of fit (batch 512) + evaluate of the same rows
 So CSR pays on TensorFlow and is a disaster on JAX's training path; JAX keeps dense rows,
 and so does torch, which has no sparse tensors in Keras.
 
+The side-by-side benchmark (2026-11-23, quieter machine) then fitted the IMDB notebook's five
+models for 20 epochs each on TensorFlow, bare (dense float64) against fitq (CSR): 16-16
+41.5 / 41.2 s, 4-4 36.9 / 28.2 s, L2 35.4 / 38.4 s, dropout 41.8 / 39.1 s, but 512-512
+219 / 499 s: TensorFlow's sparse-dense matmul (and its gradient) loses to the dense one for a
+wide layer. So CSR goes only to a first Dense of at most SPARSE_MAX_UNITS units, where it is
+as fast and holds ~14 MB instead of ~1 GB per 25,000 rows.
+
 Keras 3 hands a sparse input to the first layer as a sparse tensor. Dense is a matmul of its
 input, which TensorFlow does sparse-dense; Dropout and BatchNormalization fail on it with a
 TypeError at the first step (checked on Keras 3.15); the other layers want rows of another
@@ -17,13 +24,18 @@ from models.spec import ExperimentSpec
 from models.spec_datasets import ImdbDataset, ReutersDataset
 
 
+SPARSE_MAX_UNITS = 64
+
+
 def wants_sparse_input(spec: ExperimentSpec, backend: str) -> bool:
     """True when the worker's Keras `backend` is TensorFlow, the dataset is imdb or reuters
-    encoded multi_hot and the first layer is Dense."""
+    encoded multi_hot and the first layer is a Dense of at most SPARSE_MAX_UNITS units."""
     dataset = spec.dataset
+    first = spec.model.layers[0]
     return (
         backend == "tensorflow"
         and isinstance(dataset, ImdbDataset | ReutersDataset)
         and dataset.encoding == "multi_hot"
-        and spec.model.layers[0].type == "Dense"
+        and first.type == "Dense"
+        and getattr(first, "units", SPARSE_MAX_UNITS + 1) <= SPARSE_MAX_UNITS
     )
