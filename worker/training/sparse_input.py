@@ -23,7 +23,6 @@ rank, or change nothing here (Flatten). So only a model that starts with Dense g
 from models.spec import ExperimentSpec
 from models.spec_datasets import ImdbDataset, ReutersDataset
 
-
 SPARSE_MAX_UNITS = 64
 
 
