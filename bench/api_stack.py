@@ -16,13 +16,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 import psycopg
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, text
 
 from models.tables import LOCAL_OWNER
+from tests.helpers import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
+
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -35,23 +35,12 @@ def bench_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        _migrate(url)
+        migrate(url)
         yield url
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-def _migrate(url: str) -> None:
-    """alembic upgrade head through the project's migrations/env.py, as the tests do."""
-    engine = create_engine(url)
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["configure_logger"] = False
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    engine.dispose()
 
 
 def seed_experiment(url: str, epochs: int, seed: int = 0) -> int:

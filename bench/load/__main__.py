@@ -21,6 +21,7 @@ import typer
 from bench.load import database, processes
 from bench.load.plan import DEFAULT_RATES, HISTORY, STATUS, SUBMIT, plan_rate
 from bench.load.stats import EndpointStats, markdown_table, read_stats, total_failures
+from tests.helpers import migrate
 
 app = typer.Typer(add_completion=False, help=__doc__)
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -90,7 +91,7 @@ def main(
     try:
         name = database.create_database(admin_url)
         url = database.database_url(admin_url, name)
-        database.migrate(url)
+        migrate(url)
         seeded = database.seed(url, history_epochs)
         env = processes.child_env(
             FITQ_MODE="production", FITQ_DATABASE_URL=url, FITQ_BROKER_URL=redis_url,

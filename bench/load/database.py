@@ -8,8 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -20,6 +18,7 @@ from models.spec import ExperimentSpec
 from models.tables import EpochMetric, Experiment, ExperimentStatus, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
+
 OWNER = "load-test"
 
 
@@ -51,18 +50,6 @@ def drop_database(admin_url: str, name: str) -> None:
         # FORCE: a connection the API left behind must not keep the database alive.
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-
-
-def migrate(url: str) -> None:
-    """alembic upgrade head through migrations/env.py, on a connection handed to it (as the
-    tests do), so no FITQ_* variable has to point at this database in this process."""
-    engine = make_engine(url)
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["configure_logger"] = False
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    engine.dispose()
 
 
 def _curve(epoch: int, epochs: int) -> dict[str, Any]:
