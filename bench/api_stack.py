@@ -3,7 +3,6 @@ in bulk, and the real API in a uvicorn process."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import psycopg
 from sqlalchemy import create_engine, text
 
 from models.tables import LOCAL_OWNER
+from tests.e2e.stack import free_port
 from tests.helpers import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,12 +79,6 @@ def seed_experiment(url: str, epochs: int, seed: int = 0) -> int:
     return experiment_id
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Served:
     """A client with one kept-alive connection to the API, and the API's process."""
@@ -102,7 +96,7 @@ class Served:
 def api_server(database_url: str, app_dir: Path, **settings: str) -> Iterator[Served]:
     """The API in one uvicorn process (production mode, no API keys); `settings` are extra
     FITQ_* variables."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FITQ_")}
     env.update(
         FITQ_MODE="production",

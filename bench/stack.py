@@ -4,8 +4,6 @@ process runs in its own process group, stopped the way an orchestrator would (SI
 SIGKILL after a grace period)."""
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,49 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import httpx
 from sqlalchemy import create_engine, text
 
+from tests.e2e.stack import BIN, Proc, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Proc:
-    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self._file: IO[bytes] = log.open("ab")
-        self.popen = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=self._file, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self, grace: float = 60.0) -> None:
-        """SIGTERM the group (a worker ends its epoch and hands its job back), then SIGKILL
-        whatever is left after `grace` seconds."""
-        try:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            self.popen.wait(timeout=grace)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(timeout=10)
-        finally:
-            self._file.close()
-
-    def tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-chars:]
 
 
 @dataclass(frozen=True)
@@ -161,7 +123,7 @@ def api_process(config: StackConfig) -> Iterator[str]:
         _wait_healthy(base_url, proc)
         yield base_url
     finally:
-        proc.stop(grace=20)
+        proc.stop(timeout=20)
 
 
 def _wait_healthy(base_url: str, proc: Proc, timeout: float = 90.0) -> None:

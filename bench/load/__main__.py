@@ -7,7 +7,6 @@ import importlib.util
 import os
 import resource
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -21,16 +20,11 @@ import typer
 from bench.load import database, processes
 from bench.load.plan import DEFAULT_RATES, HISTORY, STATUS, SUBMIT, plan_rate
 from bench.load.stats import EndpointStats, markdown_table, read_stats, total_failures
+from tests.e2e.stack import free_port
 from tests.helpers import migrate
 
 app = typer.Typer(add_completion=False, help=__doc__)
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _sigterm_as_interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -98,7 +92,7 @@ def main(
             FITQ_TRAINING_QUEUE=queue, FITQ_VALIDATE_QUEUE=f"{queue}_validate",
             FITQ_DATA_DIR=str((out / "data").resolve()), FITQ_LOG_LEVEL="WARNING",
         )  # fmt: skip
-        base_url = f"http://127.0.0.1:{_free_port()}"
+        base_url = f"http://127.0.0.1:{free_port()}"
         children.append(processes.start_api(env, base_url, workers, out / "api.log"))
         processes.wait_healthy(base_url, children[0], timeout=60)
         typer.echo(f"API up ({workers} uvicorn worker(s)); load for {duration} s: {rates}")

@@ -10,31 +10,18 @@ from worker import backend
 
 backend.select(get_settings())  # before anything below imports Keras
 
-from sqlalchemy import select  # noqa: E402
-
-from models.db import session_scope  # noqa: E402
-from models.tables import EpochMetric, Experiment  # noqa: E402
 from tests.helpers import migrate  # noqa: E402
-from worker.training.run import run_experiment  # noqa: E402
+from tests.worker_run import run_spec  # noqa: E402
 
 
 def main(spec: dict) -> None:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database_url)
-    with session_scope() as session:
-        experiment = Experiment(spec=spec, epochs_total=spec["fit"]["epochs"])
-        session.add(experiment)
-        session.flush()
-        experiment_id = experiment.id
-    run_experiment(experiment_id)
-    with session_scope() as session:
-        done = session.get(Experiment, experiment_id)
-        assert done is not None
-        query = select(EpochMetric).where(EpochMetric.experiment_id == experiment_id)
-        history = [row.metrics | {"epoch": row.epoch} for row in session.scalars(query)]
-        out = {"status": done.status, "error": done.error, "backend": done.backend}
-        print(json.dumps(out | {"timings": done.timings, "history": history}))
+    done, rows = run_spec(spec)
+    history = [row.metrics | {"epoch": row.epoch} for row in rows]
+    out = {"status": done.status, "error": done.error, "backend": done.backend}
+    print(json.dumps(out | {"timings": done.timings, "history": history}))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,10 @@ class Proc:
         if self.popen.poll() is None:
             os.killpg(self.popen.pid, signum)
 
+    def alive(self) -> bool:
+        """Whether the group's leader still runs."""
+        return self.popen.poll() is None
+
     def group_alive(self) -> bool:
         self.popen.poll()  # reap the leader: a zombie would still count as alive
         try:

@@ -5,14 +5,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from models.db import session_scope
-from models.tables import EpochMetric, Experiment
 from tests.helpers import circles_spec
 from tests.unit.conftest import clear_caches
+from tests.worker_run import run_spec
 from worker.training import progress
-from worker.training.run import run_experiment
 
 # min_delta 10 is an improvement no loss makes: the first epoch stays the best, so the stop
 # falls at a known epoch (1 + patience) whatever the numbers are.
@@ -29,21 +26,7 @@ def tiny_spec(epochs: int, stopping: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def run(spec: dict[str, Any]) -> tuple[Experiment, list[EpochMetric]]:
-    """Queue the spec as the API would, run it as the worker does, read back what it wrote."""
-    with session_scope() as session:
-        queued = Experiment(spec=spec, epochs_total=spec["fit"]["epochs"])
-        session.add(queued)
-        session.flush()
-        experiment_id = queued.id
-    run_experiment(experiment_id)
-    with session_scope() as session:
-        experiment = session.get(Experiment, experiment_id)
-        assert experiment is not None
-        session.expunge(experiment)
-        query = select(EpochMetric).where(EpochMetric.experiment_id == experiment_id)
-        rows = list(session.scalars(query.order_by(EpochMetric.epoch)))
-    return experiment, rows
+run = run_spec
 
 
 @pytest.mark.parametrize(

@@ -10,20 +10,18 @@ import keras
 import numpy as np
 import pytest
 import scipy.sparse
-from sqlalchemy import select
 
 from models import artifacts
-from models.db import session_scope
 from models.settings import get_settings
 from models.spec import ExperimentSpec
-from models.tables import EpochMetric, Experiment
+from models.tables import Experiment
+from tests.worker_run import run_spec
 from worker.training import data as data_module
 from worker.training import datasets_keras as dk
 from worker.training import run as run_module
 from worker.training.build import build_model
 from worker.training.checkpoint import restore, save_atomically
 from worker.training.data import LoadedData, RawSplits, load_dataset
-from worker.training.run import run_experiment
 from worker.training.sparse_input import wants_sparse_input
 
 RNG = np.random.default_rng(11)
@@ -169,20 +167,8 @@ def test_a_dataset_without_sparse_encoding_says_so() -> None:
 
 
 def run_to_the_end(spec: dict[str, Any]) -> tuple[int, list[dict[str, float]], Experiment]:
-    """Queue the spec as the API would, run it as the worker does, read back what it wrote."""
-    with session_scope() as session:
-        queued = Experiment(spec=spec, epochs_total=spec["fit"]["epochs"])
-        session.add(queued)
-        session.flush()
-        experiment_id = queued.id
-    run_experiment(experiment_id)
-    with session_scope() as session:
-        experiment = session.get(Experiment, experiment_id)
-        assert experiment is not None
-        session.expunge(experiment)
-        query = select(EpochMetric).where(EpochMetric.experiment_id == experiment_id)
-        rows = [row.metrics for row in session.scalars(query.order_by(EpochMetric.epoch))]
-    return experiment_id, rows, experiment
+    experiment, rows = run_spec(spec)
+    return experiment.id, [row.metrics for row in rows], experiment
 
 
 @ON_TENSORFLOW
