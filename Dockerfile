@@ -23,6 +23,6 @@ FROM base AS worker
 # GPU builds of the backends; for CPU hosts build with
 # --build-arg BACKEND_PACKAGES="jax[cpu]>=0.5 tensorflow-cpu>=2.18".
 ARG BACKEND_PACKAGES="jax[cuda12]>=0.5 tensorflow[and-cuda]>=2.18"
-RUN pip install . "keras>=3.6" "scikit-learn>=1.4" ${BACKEND_PACKAGES}
+RUN pip install . "keras>=3.6" "scikit-learn>=1.4" "numba>=0.61" ${BACKEND_PACKAGES}
 USER fitq
 CMD ["fitq", "worker"]

@@ -1,10 +1,12 @@
 """Multi-hot input: build time and peak memory of the notebook's float64 matrix, fitq's dense
-float32 rows and fitq's CSR; then fit and evaluate time per epoch of fitq-built models on
-each input (every fit in its own process, so backends and peak memory stay apart).
+float32 rows, fitq's CSR and fitq's word indices; then fit and evaluate time per epoch of
+fitq-built models on each input (every fit in its own process, so backends and peak memory
+stay apart).
 
     python -m bench.multihot                 # all of it (about 10 minutes on 2 cores)
     python -m bench.multihot build           # the three encodings only
     python -m bench.multihot fit 16 sparse   # one fit, on this process's KERAS_BACKEND
+                                             # (inputs: notebook, dense, sparse, words)
 
 Synthetic rows shaped like IMDB's training split: 25,000 reviews of 100-300 word indices
 drawn from a Zipf law (so words repeat within a review), num_words 10,000. Figures and the
@@ -23,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from worker.training.datasets_keras import _multi_hot, _multi_hot_csr, _word_indices
+from worker.training.datasets_keras import _multi_hot, _multi_hot_csr, _word_indices, _word_rows
 
 ROWS, NUM_WORDS, BATCH, EPOCHS = 25_000, 10_000, 512, 3
 # Labels: does the review hold one of these words (frequent enough to be learnable).
@@ -32,8 +34,9 @@ SIGNAL_WORDS = np.arange(40, 60)
 # JAX with CSR is left out (62-67 s an epoch): `KERAS_BACKEND=jax ... fit 16 sparse` runs it.
 FITS = [
     (16, "tensorflow", "sparse"), (16, "tensorflow", "dense"), (16, "tensorflow", "notebook"),
-    (16, "jax", "dense"),
+    (16, "jax", "dense"), (16, "jax", "words"),
     (512, "tensorflow", "sparse"), (512, "tensorflow", "dense"), (512, "jax", "dense"),
+    (512, "jax", "words"),
 ]  # fmt: skip
 FIT_SECONDS_LIMIT = 900
 
@@ -80,6 +83,10 @@ def measured(build: Callable[[], Any]) -> tuple[Any, float, int]:
     return result, seconds, peak
 
 
+def fitq_words(sequences: np.ndarray) -> np.ndarray:
+    return _word_rows(*_word_indices(sequences, NUM_WORDS), NUM_WORDS)
+
+
 def held_bytes(x: Any) -> int:
     if isinstance(x, np.ndarray):
         return x.nbytes
@@ -96,6 +103,7 @@ def bench_build() -> list[dict[str, Any]]:
         ("notebook float64 np.zeros", lambda: notebook_multi_hot(notebook_input, NUM_WORDS)),
         ("fitq dense float32", lambda: fitq_dense(sequences)),
         ("fitq CSR float32", lambda: fitq_csr(sequences)),
+        ("fitq word indices int32", lambda: fitq_words(sequences)),
     ]:
         x, seconds, peak = measured(build)
         rows.append({"encoding": name, "seconds": seconds, "peak": peak, "held": held_bytes(x)})
@@ -109,6 +117,8 @@ def labelled_data(kind: str) -> tuple[Any, np.ndarray]:
     y = (np.add.reduceat(np.isin(flat, SIGNAL_WORDS + 3), starts) > 0).astype("float32")
     if kind == "sparse":
         return _multi_hot_csr(flat, lengths, NUM_WORDS), y.reshape(-1, 1)
+    if kind == "words":
+        return _word_rows(flat, lengths, NUM_WORDS), y.reshape(-1, 1)
     x = _multi_hot(flat, lengths, NUM_WORDS)
     return (x.astype(np.float64) if kind == "notebook" else x), y.reshape(-1, 1)
 
@@ -120,6 +130,7 @@ def bench_fit(units: int, kind: str) -> dict[str, Any]:
 
     from models.spec import ExperimentSpec
     from worker.training.build import build_model
+    from worker.training.sparse_input import InputEncoding
 
     x, y = labelled_data(kind)
     dense = {"type": "Dense", "units": units, "activation": "relu"}
@@ -130,7 +141,8 @@ def bench_fit(units: int, kind: str) -> dict[str, Any]:
         "fit": {"epochs": EPOCHS, "batch_size": BATCH, "seed": 1},
     })  # fmt: skip
     keras.utils.set_random_seed(1)
-    model = build_model(spec, (NUM_WORDS,), sparse=kind == "sparse")
+    encodings: dict[str, InputEncoding] = {"sparse": "csr", "words": "words"}
+    model = build_model(spec, (NUM_WORDS,), encoding=encodings.get(kind, "dense"))
     fit_s, eval_s, losses = [], [], []
     for _ in range(EPOCHS):
         started = time.perf_counter()

@@ -29,9 +29,11 @@ def _warm_keras(**_: Any) -> None:
     import keras
 
     import worker.training.run  # noqa: F401
-    from worker.training.checkpoint import warm_up
+    from worker.training import checkpoint, word_kernels
 
-    warm_up()
+    checkpoint.warm_up()
+    if keras.backend.backend() == "jax":  # the only backend that takes word indices
+        word_kernels.warm_up()
     log.info(
         "pool process %d imported Keras %s with the %s backend and warmed it up in %.1f s",
         os.getpid(),

@@ -6,6 +6,7 @@ import pytest
 from models import db
 from models.settings import get_settings
 from tests.helpers import migrate
+from worker.training import data as data_module
 
 
 def clear_caches() -> None:
@@ -27,3 +28,17 @@ def sqlite_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     db.get_engine().dispose()
     monkeypatch.undo()
     clear_caches()
+
+
+@pytest.fixture
+def keras_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A keras cache folder with no downloads, and an empty dataset cache."""
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    monkeypatch.setenv("FITQ_KERAS_DATASETS_DIR", str(folder))
+    monkeypatch.setenv("FITQ_DATASET_DOWNLOADS", "false")
+    monkeypatch.setattr(data_module, "_cache", None)
+    get_settings.cache_clear()
+    yield folder
+    monkeypatch.undo()
+    get_settings.cache_clear()

@@ -22,9 +22,9 @@ def test_second_load_of_the_same_dataset_is_a_hit(monkeypatch: pytest.MonkeyPatc
     calls = []
     real = data_module.load_uncached
 
-    def counting(dataset: object, sparse: bool = False) -> LoadedData:
+    def counting(dataset: object, encoding: str = "dense") -> LoadedData:
         calls.append(dataset)
-        return real(dataset, sparse)  # type: ignore[arg-type]
+        return real(dataset, encoding)  # type: ignore[arg-type]
 
     monkeypatch.setattr(data_module, "load_uncached", counting)
     first = load_dataset(spec)

@@ -2,7 +2,6 @@
 without a dense matrix, trained to the same curves, saved as a model that takes dense rows."""
 
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 import scipy.sparse
 
 from models import artifacts
-from models.settings import get_settings
 from models.spec import ExperimentSpec
 from models.tables import Experiment
 from tests.worker_run import run_spec
@@ -22,7 +20,7 @@ from worker.training import run as run_module
 from worker.training.build import build_model
 from worker.training.checkpoint import restore, save_atomically
 from worker.training.data import LoadedData, RawSplits, load_dataset
-from worker.training.sparse_input import wants_sparse_input
+from worker.training.sparse_input import InputEncoding, input_encoding
 
 RNG = np.random.default_rng(11)
 ON_TENSORFLOW = pytest.mark.skipif(
@@ -32,20 +30,6 @@ DENSE_FIRST = [
     {"type": "Dense", "units": 8, "activation": "relu"},
     {"type": "Dense", "units": 1, "activation": "sigmoid"},
 ]
-
-
-@pytest.fixture
-def keras_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A keras cache folder with no downloads, and an empty dataset cache."""
-    folder = tmp_path / "datasets"
-    folder.mkdir()
-    monkeypatch.setenv("FITQ_KERAS_DATASETS_DIR", str(folder))
-    monkeypatch.setenv("FITQ_DATASET_DOWNLOADS", "false")
-    monkeypatch.setattr(data_module, "_cache", None)
-    get_settings.cache_clear()
-    yield folder
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def reviews(n: int, words: int, length: int) -> np.ndarray:
@@ -87,35 +71,49 @@ def spec_of(dataset: dict[str, Any], layers: list[dict[str, Any]]) -> Experiment
 IMDB = {"name": "imdb", "num_words": 40}
 
 
+WIDE = [DENSE_FIRST[0] | {"units": 512}, DENSE_FIRST[1]]
+
+
 @pytest.mark.parametrize(
-    ("dataset", "layers", "backend", "sparse"),
+    ("dataset", "layers", "backend", "encoding"),
     [
-        (IMDB, DENSE_FIRST, "tensorflow", True),
-        ({"name": "reuters"}, DENSE_FIRST, "tensorflow", True),
-        (IMDB, [DENSE_FIRST[0] | {"units": 64}, DENSE_FIRST[1]], "tensorflow", True),
+        (IMDB, DENSE_FIRST, "tensorflow", "csr"),
+        ({"name": "reuters"}, DENSE_FIRST, "tensorflow", "csr"),
+        (IMDB, [DENSE_FIRST[0] | {"units": 64}, DENSE_FIRST[1]], "tensorflow", "csr"),
         # 512 wide: TensorFlow's sparse matmul fitted the notebook's bigger model 2.3x slower
-        (IMDB, [DENSE_FIRST[0] | {"units": 65}, DENSE_FIRST[1]], "tensorflow", False),
-        (IMDB, DENSE_FIRST, "jax", False),  # JAX trains ~100x slower on BCOO than dense
-        (IMDB, DENSE_FIRST, "torch", False),  # no sparse tensors in Keras on torch
-        (IMDB, [{"type": "Dropout", "rate": 0.2}, *DENSE_FIRST], "tensorflow", False),
-        (IMDB, [{"type": "BatchNormalization"}, *DENSE_FIRST], "tensorflow", False),
-        (IMDB | {"encoding": "sequence"}, DENSE_FIRST, "tensorflow", False),  # int32 indices
-        ({"name": "mnist"}, DENSE_FIRST, "tensorflow", False),
-        ({"name": "circles"}, DENSE_FIRST, "tensorflow", False),
+        (IMDB, [DENSE_FIRST[0] | {"units": 65}, DENSE_FIRST[1]], "tensorflow", "dense"),
+        # JAX: word indices into WordDense, however wide (JAX trains ~100x slower on BCOO)
+        (IMDB, DENSE_FIRST, "jax", "words"),
+        (IMDB, WIDE, "jax", "words"),
+        ({"name": "reuters"}, DENSE_FIRST, "jax", "words"),
+        (IMDB, DENSE_FIRST, "torch", "dense"),  # no sparse tensors in Keras on torch
+        (IMDB, [{"type": "Dropout", "rate": 0.2}, *DENSE_FIRST], "tensorflow", "dense"),
+        (IMDB, [{"type": "Dropout", "rate": 0.2}, *DENSE_FIRST], "jax", "dense"),
+        (IMDB, [{"type": "BatchNormalization"}, *DENSE_FIRST], "tensorflow", "dense"),
+        (IMDB | {"encoding": "sequence"}, DENSE_FIRST, "tensorflow", "dense"),  # int32 indices
+        (IMDB | {"encoding": "sequence"}, DENSE_FIRST, "jax", "dense"),
+        ({"name": "mnist"}, DENSE_FIRST, "tensorflow", "dense"),
+        ({"name": "circles"}, DENSE_FIRST, "jax", "dense"),
     ],
 )
-def test_csr_only_for_multi_hot_into_dense_on_tensorflow(
-    dataset: dict[str, Any], layers: list[dict[str, Any]], backend: str, sparse: bool
+def test_multi_hot_into_dense_gets_csr_on_tensorflow_and_word_indices_on_jax(
+    dataset: dict[str, Any], layers: list[dict[str, Any]], backend: str, encoding: str
 ) -> None:
-    assert wants_sparse_input(spec_of(dataset, layers), backend) is sparse
+    assert input_encoding(spec_of(dataset, layers), backend) == encoding
+
+
+def test_jax_on_a_gpu_keeps_dense_rows() -> None:
+    # The numba op runs on the host: on a GPU the kernel would cross over every step.
+    assert input_encoding(spec_of(IMDB, DENSE_FIRST), "jax", on_cpu=False) == "dense"
 
 
 @pytest.mark.parametrize("name", ["imdb", "reuters"])
 def test_csr_equals_the_dense_float32_multi_hot(keras_files: Path, name: str) -> None:
     def load(sparse: bool) -> RawSplits:
+        encoding: InputEncoding = "csr" if sparse else "dense"
         if name == "imdb":
-            return dk.imdb(dk.ImdbDataset(name="imdb", num_words=40), sparse)
-        return dk.reuters(dk.ReutersDataset(name="reuters", num_words=40), sparse)
+            return dk.imdb(dk.ImdbDataset(name="imdb", num_words=40), encoding)
+        return dk.reuters(dk.ReutersDataset(name="reuters", num_words=40), encoding)
 
     write_imdb(keras_files, 50, 30)
     np.savez(keras_files / "reuters.npz", x=reviews(40, 60, 30), y=np.arange(40) % 46)
@@ -132,7 +130,7 @@ def test_building_the_csr_stays_far_under_the_dense_size(keras_files: Path) -> N
     spec = dk.ImdbDataset(name="imdb", num_words=20_000)
     tracemalloc.start()
     try:
-        raw = dk.imdb(spec, sparse=True)
+        raw = dk.imdb(spec, encoding="csr")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -145,8 +143,8 @@ def test_building_the_csr_stays_far_under_the_dense_size(keras_files: Path) -> N
 def test_csr_goes_through_load_dataset_and_the_cache(keras_files: Path) -> None:
     write_imdb(keras_files, 50, 30)
     spec = dk.ImdbDataset(name="imdb", num_words=40, max_train_samples=20, max_test_samples=10)
-    sparse, dense = load_dataset(spec, sparse=True), load_dataset(spec)
-    assert load_dataset(spec, sparse=True) is sparse  # cached apart from the dense rows
+    sparse, dense = load_dataset(spec, encoding="csr"), load_dataset(spec)
+    assert load_dataset(spec, encoding="csr") is sparse  # cached apart from the dense rows
     assert isinstance(dense.x_train, np.ndarray)
     assert sparse.input_shape == dense.input_shape == (40,)
     assert sparse.validation is not None and dense.validation is not None
@@ -162,8 +160,8 @@ def test_csr_goes_through_load_dataset_and_the_cache(keras_files: Path) -> None:
 
 def test_a_dataset_without_sparse_encoding_says_so() -> None:
     circles = spec_of({"name": "circles"}, DENSE_FIRST).dataset
-    with pytest.raises(ValueError, match="'circles' has no sparse encoding"):
-        data_module.load_uncached(circles, sparse=True)
+    with pytest.raises(ValueError, match="'circles' has no csr encoding"):
+        data_module.load_uncached(circles, encoding="csr")
 
 
 def run_to_the_end(spec: dict[str, Any]) -> tuple[int, list[dict[str, float]], Experiment]:
@@ -193,7 +191,7 @@ def test_a_sparse_fit_draws_the_dense_fit_curves(
 
     monkeypatch.setattr(run_module, "load_dataset", recording)
     sparse_id, sparse_rows, sparse_run = run_to_the_end(spec)
-    monkeypatch.setattr(run_module, "wants_sparse_input", lambda *a: False)
+    monkeypatch.setattr(run_module, "input_encoding", lambda *a: "dense")
     dense_id, dense_rows, dense_run = run_to_the_end(spec)
 
     assert scipy.sparse.issparse(loaded[0].x_train) and isinstance(loaded[1].x_train, np.ndarray)
@@ -225,14 +223,14 @@ def test_a_checkpoint_of_a_sparse_fit_resumes_dense_or_sparse(
     # A reclaimed job may resume on a worker with another backend, so with the other input.
     write_imdb(keras_files, 60, 10)
     spec = spec_of(IMDB, DENSE_FIRST)
-    csr = load_dataset(spec.dataset, sparse=True)
-    trained = build_model(spec, csr.input_shape, sparse=True)
+    csr = load_dataset(spec.dataset, encoding="csr")
+    trained = build_model(spec, csr.input_shape, encoding="csr")
     y = csr.y_train.reshape(-1, 1)
     trained.fit(csr.x_train, y, epochs=2, verbose=0)
     save_atomically(trained, artifacts.checkpoint_path(1, 2))
     expected = trained.predict(csr.x_train, verbose=0)
     for sparse in (True, False):
-        fresh = build_model(spec, csr.input_shape, sparse=sparse)
+        fresh = build_model(spec, csr.input_shape, encoding="csr" if sparse else "dense")
         restore(fresh, artifacts.checkpoint_path(1, 2))
         rows = csr.x_train if sparse else as_csr(csr.x_train).toarray()
         np.testing.assert_allclose(fresh.predict(rows, verbose=0), expected, rtol=1e-5)

@@ -4,9 +4,12 @@ from typing import Any
 
 import keras
 
+from models import spec_layers as sl
 from models.shapes import check as check_shapes
 from models.spec import CompileSpec, ExperimentSpec, OptimizerSpec
-from worker.training.build_layers import build_layer
+from worker.training.build_layers import build_layer, dense_arguments
+from worker.training.sparse_input import InputEncoding
+from worker.training.word_dense import WordDense
 
 _OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
     "adam": keras.optimizers.Adam,
@@ -39,29 +42,50 @@ def compile_args(spec: CompileSpec) -> dict[str, Any]:
 
 
 def build_model(
-    spec: ExperimentSpec, input_shape: tuple[int, ...], sparse: bool = False
+    spec: ExperimentSpec, input_shape: tuple[int, ...], encoding: InputEncoding = "dense"
 ) -> keras.Model:
-    """`sparse`: the model takes CSR rows (see sparse_input.py)."""
+    """`encoding`: the rows the model takes (see sparse_input.py). With "words" the model takes
+    -1 padded word indices and its first layer is a WordDense over input_shape's width."""
     # The API checks shapes at submit time when it knows the input shape; this catches the
     # rest (uploads known only here) with the same readable message instead of Keras's.
     check_shapes(input_shape, spec.model.layers)
-    first = keras.Input(shape=input_shape, sparse=sparse)
-    layers = [first] + [build_layer(s) for s in spec.model.layers]
-    model = keras.Sequential(layers, name=_keras_name(spec.name))
+    if encoding == "words":
+        first = keras.Input(shape=(None,), dtype="int32")
+        dense, *rest = spec.model.layers
+        assert isinstance(dense, sl.Dense), "word indices go only into a first Dense"
+        # Layers in spec order: an initializer draws its seed when it is made, so a seeded
+        # fit starts from the same weights as with dense rows.
+        layers = [WordDense(vocabulary=input_shape[-1], **dense_arguments(dense))]
+        layers += [build_layer(s) for s in rest]
+    else:
+        first = keras.Input(shape=input_shape, sparse=encoding == "csr")
+        layers = [build_layer(s) for s in spec.model.layers]
+    model = keras.Sequential([first, *layers], name=_keras_name(spec.name))
     model.compile(**compile_args(spec.compile))
     return model
 
 
-def with_dense_input(model: keras.Model, spec: ExperimentSpec) -> keras.Model:
-    """The same layers, weights and optimizer behind a dense input: what users download.
-    Keras refuses to load a sparse input on backends without sparse tensors (torch), and
-    users predict on dense rows anyway."""
-    if not model.inputs[0].sparse:
+def downloadable(model: keras.Model, spec: ExperimentSpec) -> keras.Model:
+    """What checkpoints and the final model are saved as: the same layers, weights and
+    optimizer behind a dense input, with a plain Dense for a WordDense. Plain Keras loads it
+    (Keras refuses a sparse input on backends without sparse tensors, such as torch, and
+    knows no WordDense), users predict on dense rows, and a job resumed on a worker with
+    another backend, so with another input, loads it too."""
+    first = model.layers[0]
+    if not model.inputs[0].sparse and not isinstance(first, WordDense):
         return model
-    dense = keras.Input(shape=tuple(model.inputs[0].shape[1:]))
-    twin = keras.Sequential([dense, *model.layers], name=model.name)
+    width = first.vocabulary if isinstance(first, WordDense) else model.inputs[0].shape[-1]
+    layers = [first.as_dense() if isinstance(first, WordDense) else first, *model.layers[1:]]
+    twin = keras.Sequential([keras.Input(shape=(width,)), *layers], name=model.name)
     twin.compile(**(compile_args(spec.compile) | {"optimizer": model.optimizer}))
     return twin
+
+
+def load_into(model: keras.Model, twin: keras.Model) -> None:
+    """Copy the weights of `downloadable(model)`'s WordDense stand-in back into `model`
+    (the other layers are shared)."""
+    if twin is not model and isinstance(model.layers[0], WordDense):
+        model.layers[0].set_weights(twin.layers[0].get_weights())
 
 
 def _keras_name(name: str | None) -> str:

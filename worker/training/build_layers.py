@@ -32,16 +32,21 @@ def filter_constraint(
     return None if spec is None else keras.constraints.MaxNorm(spec.max_norm, list(range(rank + 1)))
 
 
+def dense_arguments(spec: sl.Dense) -> dict[str, Any]:
+    """keras.layers.Dense's arguments for `spec` (WordDense takes the same)."""
+    return {
+        "units": spec.units,
+        "activation": spec.activation,
+        "use_bias": spec.use_bias,
+        "kernel_regularizer": regularizer(spec.kernel_regularizer),
+        "bias_regularizer": regularizer(spec.bias_regularizer),
+        "activity_regularizer": regularizer(spec.activity_regularizer),
+        "kernel_constraint": constraint(spec.kernel_constraint),
+    }
+
+
 def _dense(spec: sl.Dense) -> keras.layers.Layer:
-    return L.Dense(
-        spec.units,
-        activation=spec.activation,
-        use_bias=spec.use_bias,
-        kernel_regularizer=regularizer(spec.kernel_regularizer),
-        bias_regularizer=regularizer(spec.bias_regularizer),
-        activity_regularizer=regularizer(spec.activity_regularizer),
-        kernel_constraint=constraint(spec.kernel_constraint),
-    )
+    return L.Dense(**dense_arguments(spec))
 
 
 def _conv(spec: sl.Conv1D | sl.Conv2D) -> keras.layers.Layer:

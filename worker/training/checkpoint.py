@@ -13,7 +13,14 @@ from pathlib import Path
 import keras
 
 from models import artifacts
+from worker.training.build import load_into
 from worker.training.cadence import Cadence
+
+SavedAs = Callable[[keras.Model], keras.Model]
+
+
+def _itself(model: keras.Model) -> keras.Model:
+    return model
 
 
 def save_atomically(model: keras.Model, path: Path) -> None:
@@ -34,12 +41,16 @@ def warm_up() -> None:
         model.save(Path(folder) / "warm.keras")
 
 
-def restore(model: keras.Model, path: Path) -> None:
+def restore(model: keras.Model, path: Path, saved_as: SavedAs = _itself) -> None:
     """Load weights and optimizer state into a model built and compiled from the same spec
     (never deserialized from the file: the spec stays our allow-listed schema). The optimizer
-    must have its variables before loading, or Keras skips them."""
+    must have its variables, the training model's, before loading, or Keras skips them.
+    `saved_as`: how the checkpoint was saved (build.downloadable): it is loaded into that
+    form of `model`, then copied into the layers `model` does not share with it."""
     model.optimizer.build(model.trainable_variables)
-    model.load_weights(path)
+    twin = saved_as(model)
+    twin.load_weights(path)
+    load_into(model, twin)
 
 
 class Checkpointer:
@@ -51,9 +62,12 @@ class Checkpointer:
         experiment_id: int,
         every_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        saved_as: SavedAs = _itself,
     ) -> None:
+        """`saved_as`: the form of the model that is saved (see build.downloadable)."""
         self.experiment_id = experiment_id
         self.clock = clock
+        self.saved_as = saved_as
         self._cadence = Cadence(every_seconds, clock)
         self.saved_epoch: int | None = None
 
@@ -62,7 +76,8 @@ class Checkpointer:
 
     def save(self, model: keras.Model, epoch: int) -> None:
         started = self.clock()
-        save_atomically(model, artifacts.checkpoint_path(self.experiment_id, epoch))
+        path = artifacts.checkpoint_path(self.experiment_id, epoch)
+        save_atomically(self.saved_as(model), path)
         artifacts.prune_checkpoints(self.experiment_id, keep_last=1)
         self._cadence.ran(started)
         self.saved_epoch = epoch

@@ -1,8 +1,10 @@
 """The dataset registry: each spec dataset name maps to a loader returning raw splits; the
 shared code here truncates, standardizes and decides what the test split is used for.
 
-Features are numpy arrays, or a scipy CSR matrix where a loader was asked for sparse rows
-(multi-hot text on TensorFlow, see sparse_input.py); rows slice the same way in both."""
+Features are numpy arrays, or a scipy CSR matrix where a loader was asked for CSR rows
+(multi-hot text on TensorFlow, see sparse_input.py); rows slice the same way in both. Multi-hot
+text asked for as "words" is int32 word indices per row, -1 padded (word_kernels.py), with
+`width` the multi-hot width the model sees."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ import scipy.sparse
 
 from models.settings import get_settings
 from models.spec_datasets import DatasetSpec
+from worker.training.sparse_input import InputEncoding
 
 if TYPE_CHECKING:
     from worker.training.cache import DatasetCache
@@ -30,6 +33,7 @@ class RawSplits:
     y_train: np.ndarray
     x_test: Features | None = None
     y_test: np.ndarray | None = None
+    width: int | None = None  # word-index rows: the multi-hot width they stand for
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,13 @@ class LoadedData:
     y_train: np.ndarray
     validation: Pair | None = None
     test: Pair | None = None
+    width: int | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
+        """The rows' shape as the model's spec sees them (multi-hot width for word indices)."""
+        if self.width is not None:
+            return (self.width,)
         return tuple(int(d) for d in self.x_train.shape[1:])
 
     @property
@@ -61,19 +69,19 @@ def _parts(a: Features) -> list[np.ndarray]:
 
 
 _REGISTRY: dict[str, Callable[..., RawSplits]] = {}
-_SPARSE: set[str] = set()  # loaders that take sparse=True
+_ENCODED: set[str] = set()  # loaders that take encoding="csr" | "words"
 _cache: "DatasetCache | None" = None
 F = TypeVar("F", bound=Callable[..., RawSplits])
 
 
-def register(*names: str, sparse: bool = False) -> Callable[[F], F]:
-    """`sparse`: the loader also takes sparse=True and then returns CSR features."""
+def register(*names: str, encodings: bool = False) -> Callable[[F], F]:
+    """`encodings`: the loader also takes encoding="csr" or "words" (see sparse_input.py)."""
 
     def add(loader: F) -> F:
         for name in names:
             _REGISTRY[name] = loader
-            if sparse:
-                _SPARSE.add(name)
+            if encodings:
+                _ENCODED.add(name)
         return loader
 
     return add
@@ -83,19 +91,19 @@ def registered() -> set[str]:
     return set(_REGISTRY)
 
 
-def load_dataset(spec: DatasetSpec, sparse: bool = False) -> LoadedData:
+def load_dataset(spec: DatasetSpec, encoding: InputEncoding = "dense") -> LoadedData:
     """The preprocessed dataset, from this process's cache when a recent job used it; with
-    `sparse`, its features as CSR (cached apart from the dense ones)."""
+    `encoding` "csr" or "words", its multi-hot rows so (cached apart from the dense ones)."""
     from worker.training.cache import DatasetCache
 
     global _cache
     if _cache is None:
         _cache = DatasetCache(get_settings().dataset_cache_bytes)
-    key = spec.model_dump_json() + (" csr" if sparse else "")
-    return _cache.get_or_load(key, lambda: load_uncached(spec, sparse))
+    key = spec.model_dump_json() + ("" if encoding == "dense" else f" {encoding}")
+    return _cache.get_or_load(key, lambda: load_uncached(spec, encoding))
 
 
-def load_uncached(spec: DatasetSpec, sparse: bool = False) -> LoadedData:
+def load_uncached(spec: DatasetSpec, encoding: InputEncoding = "dense") -> LoadedData:
     # Importing the loader modules fills the registry (they register themselves).
     from worker.training import datasets_keras, datasets_sklearn, datasets_upload  # noqa: F401
 
@@ -103,11 +111,11 @@ def load_uncached(spec: DatasetSpec, sparse: bool = False) -> LoadedData:
         loader = _REGISTRY[spec.name]
     except KeyError:
         raise ValueError(f"dataset '{spec.name}' has no loader in this worker") from None
-    if not sparse:
+    if encoding == "dense":
         return arrange(spec, loader(spec))
-    if spec.name not in _SPARSE:
-        raise ValueError(f"dataset '{spec.name}' has no sparse encoding")
-    return arrange(spec, loader(spec, sparse=True))
+    if spec.name not in _ENCODED:
+        raise ValueError(f"dataset '{spec.name}' has no {encoding} encoding")
+    return arrange(spec, loader(spec, encoding=encoding))
 
 
 def arrange(spec: DatasetSpec, raw: RawSplits) -> LoadedData:
@@ -127,6 +135,7 @@ def arrange(spec: DatasetSpec, raw: RawSplits) -> LoadedData:
         y_train,
         validation=held if use == "validation" else None,
         test=held if use == "evaluation" else None,
+        width=raw.width,
     )
 
 

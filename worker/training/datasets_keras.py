@@ -26,6 +26,7 @@ from models.spec_datasets import (
     _Text,
 )
 from worker.training.data import Features, RawSplits, register
+from worker.training.sparse_input import InputEncoding
 
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 CIFAR10_ORIGIN = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -211,6 +212,17 @@ def _multi_hot_csr(
     return x
 
 
+def _word_rows(flat: np.ndarray, lengths: np.ndarray, num_words: int) -> np.ndarray:
+    """The multi-hot rows as word indices (what WordDense takes): each row's distinct words
+    in ascending order, then -1 up to the longest row's count."""
+    csr = _multi_hot_csr(flat, lengths, num_words)
+    counts = np.diff(csr.indptr)
+    x = np.full((len(counts), max(1, int(counts.max(initial=0)))), -1, dtype=np.int32)
+    rows = np.repeat(np.arange(len(counts)), counts)
+    x[rows, np.arange(csr.indices.size) - np.repeat(csr.indptr[:-1], counts)] = csr.indices
+    return x
+
+
 def _padded(flat: np.ndarray, lengths: np.ndarray, maxlen: int) -> np.ndarray:
     """keras pad_sequences' defaults: zeros before a short sequence, and a long one keeps its
     last maxlen words."""
@@ -223,19 +235,20 @@ def _padded(flat: np.ndarray, lengths: np.ndarray, maxlen: int) -> np.ndarray:
     return x
 
 
-def _text(spec: _Text, train: Pair, test: Pair, sparse: bool) -> RawSplits:
-    """`sparse`: multi-hot rows as CSR (sequences stay dense int32)."""
+def _text(spec: _Text, train: Pair, test: Pair, encoding: InputEncoding) -> RawSplits:
+    """`encoding`: multi-hot rows as CSR or word indices (sequences stay padded int32)."""
+    multi_hot = spec.encoding == "multi_hot"
+    encoders = {"csr": _multi_hot_csr, "words": _word_rows, "dense": _multi_hot}
 
     def encode(sequences: np.ndarray) -> Features:
         flat, lengths = _word_indices(sequences, spec.num_words)
-        if spec.encoding == "multi_hot" and sparse:
-            return _multi_hot_csr(flat, lengths, spec.num_words)
-        if spec.encoding == "multi_hot":
-            return _multi_hot(flat, lengths, spec.num_words)
+        if multi_hot:
+            return encoders[encoding](flat, lengths, spec.num_words)
         return _padded(flat, lengths, spec.maxlen)
 
     (x_train, y_train), (x_test, y_test) = _first(spec, train, test)
-    return RawSplits(encode(x_train), _labels(y_train), encode(x_test), _labels(y_test))
+    width = spec.num_words if multi_hot and encoding == "words" else None
+    return RawSplits(encode(x_train), _labels(y_train), encode(x_test), _labels(y_test), width)
 
 
 def _first(
@@ -250,20 +263,20 @@ def _labels(y: Any) -> np.ndarray:
     return np.asarray(y).astype(np.int32).ravel()  # cifar's labels are (n, 1) in keras
 
 
-@register("imdb", sparse=True)
-def imdb(spec: ImdbDataset, sparse: bool = False) -> RawSplits:
+@register("imdb", encodings=True)
+def imdb(spec: ImdbDataset, encoding: InputEncoding = "dense") -> RawSplits:
     arrays = _npz("imdb", "imdb.npz")
     rng = np.random.RandomState(SEED)  # one generator, train first: keras's order
     train = _shuffled(rng, arrays["x_train"], arrays["y_train"])
-    return _text(spec, train, _shuffled(rng, arrays["x_test"], arrays["y_test"]), sparse)
+    return _text(spec, train, _shuffled(rng, arrays["x_test"], arrays["y_test"]), encoding)
 
 
-@register("reuters", sparse=True)
-def reuters(spec: ReutersDataset, sparse: bool = False) -> RawSplits:
+@register("reuters", encodings=True)
+def reuters(spec: ReutersDataset, encoding: InputEncoding = "dense") -> RawSplits:
     arrays = _npz("reuters", "reuters.npz")
     x, y = _shuffled(np.random.RandomState(SEED), arrays["x"], arrays["y"])
     cut = int(len(x) * (1 - KERAS_TEST_SPLIT))
-    return _text(spec, (x[:cut], y[:cut]), (x[cut:], y[cut:]), sparse)
+    return _text(spec, (x[:cut], y[:cut]), (x[cut:], y[cut:]), encoding)
 
 
 def _images(spec: MnistDataset | Cifar10Dataset, train: Pair, test: Pair) -> RawSplits:

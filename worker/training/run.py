@@ -17,17 +17,18 @@ from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
 from models.tables import ExperimentStatus
 from worker.training import progress
-from worker.training.build import build_model, with_dense_input
+from worker.training.build import build_model, downloadable
 from worker.training.callbacks import EpochWriter
 from worker.training.checkpoint import Checkpointer, restore, save_atomically
 from worker.training.data import LoadedData, load_dataset
 from worker.training.early_stop import EarlyStopper
-from worker.training.sparse_input import wants_sparse_input
+from worker.training.sparse_input import input_encoding
 from worker.training.targets import shape_targets
 
 log = logging.getLogger(__name__)
 # Lines of TensorFlow's embedded graph tracebacks ("File ...", indented code, node names).
 _TRACEBACK_LINE = re.compile(r"^\s|most recent call last|^Traceback")
+_ENCODINGS = {"csr": "scipy CSR", "words": "word indices (WordDense)"}
 
 
 def run_experiment(experiment_id: int) -> str:
@@ -70,7 +71,7 @@ def run_experiment(experiment_id: int) -> str:
         status = ExperimentStatus.CANCELLED
     else:
         # The final model before the status: a succeeded experiment always has one.
-        final = with_dense_input(model, ExperimentSpec.model_validate(claimed.spec))
+        final = downloadable(model, ExperimentSpec.model_validate(claimed.spec))
         save_atomically(final, artifacts.final_model_path(experiment_id))
     progress.finish(
         experiment_id,
@@ -90,7 +91,9 @@ def _tidy(experiment_id: int, settings: Settings) -> None:
         artifacts.drop_checkpoints(experiment_id)
 
 
-def _resume(experiment_id: int, claimed: progress.Claim, model: keras.Model) -> int:
+def _resume(
+    experiment_id: int, claimed: progress.Claim, model: keras.Model, spec: ExperimentSpec
+) -> int:
     """Load the latest checkpoint, if any, and cut the history back to it; the epoch to
     continue from (0: from the start). A checkpoint past the recorded history is not this
     experiment's (a database reset under an old artifacts folder reuses ids) and is ignored;
@@ -101,7 +104,7 @@ def _resume(experiment_id: int, claimed: progress.Claim, model: keras.Model) -> 
     start, attempt = 0, claimed.attempt
     if found:
         start, path = found[-1]
-        restore(model, path)
+        restore(model, path, saved_as=lambda m: downloadable(m, spec))
         log.info("experiment %s resumed from epoch %s (attempt %s)", experiment_id, start, attempt)
     progress.resume_at(experiment_id, start)
     return start
@@ -120,17 +123,21 @@ def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fit
     if spec.fit.seed is not None:
         keras.utils.set_random_seed(spec.fit.seed)
     # Keras's own answer, however the backend was chosen (KERAS_BACKEND, keras.json, settings).
-    sparse = wants_sparse_input(spec, keras.backend.backend())
-    if sparse:
-        log.info("experiment %s: multi-hot rows go in as scipy CSR", experiment_id)
+    encoding = input_encoding(spec, keras.backend.backend(), on_cpu=_on_cpu())
+    if encoding != "dense":
+        log.info("experiment %s: multi-hot rows go in as %s", experiment_id, _ENCODINGS[encoding])
     clock = Stopwatch()
-    data = load_dataset(spec.dataset, sparse=sparse)
+    data = load_dataset(spec.dataset, encoding=encoding)
     load_seconds = clock.lap()
-    model = build_model(spec, data.input_shape, sparse=sparse)
+    model = build_model(spec, data.input_shape, encoding=encoding)
     data = _shape_for(model, spec, data)
-    initial_epoch = _resume(experiment_id, claimed, model)
+    initial_epoch = _resume(experiment_id, claimed, model, spec)
     build_seconds = clock.lap()
-    checkpointer = Checkpointer(experiment_id, settings.checkpoint_every_seconds)
+    checkpointer = Checkpointer(
+        experiment_id,
+        settings.checkpoint_every_seconds,
+        saved_as=lambda m: downloadable(m, spec),
+    )
     writer = EpochWriter(
         experiment_id,
         flush_seconds=settings.history_flush_seconds,
@@ -173,6 +180,15 @@ def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fit
     if stopper is None or writer.stop_reason is not None:  # cancel, NaN, shutdown come first
         return Fitted(writer, None, model, timings)
     return Fitted(writer, stopper.outcome(spec.fit.epochs), model, timings)
+
+
+def _on_cpu() -> bool:
+    """Whether the backend computes on the CPU (asked only of JAX, the one it matters for)."""
+    if keras.backend.backend() != "jax":
+        return True
+    import jax
+
+    return bool(jax.default_backend() == "cpu")
 
 
 def _evaluate(

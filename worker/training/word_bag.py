@@ -1,0 +1,74 @@
+"""`word_bag(kernel, words)`: multi-hot rows (given as word indices, see word_kernels.py)
+times `kernel`, on any Keras backend.
+
+On JAX it is a custom-gradient op whose two halves are the numba loops, called through
+jax.pure_callback; elsewhere it is keras.ops (a gather, a mask and a sum), which is correct
+but not tuned, so the worker picks the word-index input only on JAX (sparse_input.py)."""
+
+import threading
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from worker.training import word_kernels
+
+# numba's default threading layer (workqueue) aborts if two threads enter it at once; JAX
+# may run host callbacks from more than one thread, so each call holds this lock.
+_numba_lock = threading.Lock()
+
+
+def word_bag(kernel: Any, words: Any) -> Any:
+    if keras.backend.backend() == "jax" and np.dtype(kernel.dtype) in _NUMBA_DTYPES:
+        # The kernel is a Keras variable; the op wants its (traced) array.
+        return _jax_word_bag()(ops.convert_to_tensor(kernel), words)
+    present = ops.greater_equal(words, 0)
+    picked = ops.take(kernel, ops.where(present, words, 0), axis=0)  # (rows, width, units)
+    mask = ops.expand_dims(ops.cast(present, kernel.dtype), -1)
+    return ops.sum(picked * mask, axis=1)
+
+
+_NUMBA_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _sums(kernel: np.ndarray, words: np.ndarray) -> np.ndarray:
+    with _numba_lock:
+        return word_kernels.word_sums(np.asarray(kernel), np.asarray(words))
+
+
+def _gradient(grad: np.ndarray, words: np.ndarray, vocabulary: int) -> np.ndarray:
+    with _numba_lock:
+        return word_kernels.kernel_gradient(np.asarray(grad), np.asarray(words), vocabulary)
+
+
+_jax_op: Any = None
+
+
+def _jax_word_bag() -> Any:
+    """The JAX op, made on first use (jax is imported only on JAX workers)."""
+    global _jax_op
+    if _jax_op is not None:
+        return _jax_op
+    import jax
+
+    @jax.custom_vjp
+    def bag(kernel: Any, words: Any) -> Any:
+        shape = jax.ShapeDtypeStruct((words.shape[0], kernel.shape[1]), kernel.dtype)
+        return jax.pure_callback(_sums, shape, kernel, words, vmap_method="sequential")
+
+    def forward(kernel: Any, words: Any) -> tuple[Any, Any]:
+        return bag(kernel, words), (words, kernel.shape[0])
+
+    def backward(saved: Any, grad: Any) -> tuple[Any, None]:
+        words, vocabulary = saved
+        shape = jax.ShapeDtypeStruct((vocabulary, grad.shape[1]), grad.dtype)
+
+        def gradient(g: np.ndarray, w: np.ndarray) -> np.ndarray:
+            return _gradient(g, w, vocabulary)
+
+        return jax.pure_callback(gradient, shape, grad, words, vmap_method="sequential"), None
+
+    bag.defvjp(forward, backward)
+    _jax_op = bag
+    return bag
