@@ -1,9 +1,10 @@
 """GET /experiments/{id}/history as JSON bytes: pages of rows, optionally downsampled.
 
-Rows go out as the database stores them: each row's metrics JSON text is read as text and
-joined with its epoch, never decoded into Python objects and encoded again (for 100,000
-epochs that round trip, with the response model's validation, took seconds). The worker
-stores finite numbers or null only, so the text is valid JSON of the documented shape."""
+Rows go out as the database writes them: each row's metrics are read as JSON text (jsonb
+renders it on PostgreSQL) and joined with its epoch, never decoded into Python objects and
+encoded again (for 100,000 epochs that round trip, with the response model's validation,
+took seconds). The worker stores finite numbers or null only, so the text is valid JSON of
+the documented shape."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass

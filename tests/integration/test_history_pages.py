@@ -6,10 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 
+from api.series import read_series
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment, utcnow
 from tests.helpers import circles_spec
@@ -156,3 +158,27 @@ def test_a_history_without_epochs_is_empty_downsampled_or_not(client: TestClient
     url = f"/experiments/{experiment_id}/history"
     assert client.get(url).json() == []
     assert client.get(url, params={"max_points": 10}).json() == []
+
+
+def test_a_series_read_on_postgres_is_in_epoch_order_with_gaps_as_nan(client: TestClient) -> None:
+    """As the worker writes them: a retried write of epoch 2 moves its row to the end of the
+    table, a non-finite value is null, a row may lack the metric."""
+    experiment_id = running_experiment(client)
+    rows: list[tuple[int, dict[str, Any]]] = [
+        (1, {"loss": 1.0}), (2, {"loss": 0.5}), (3, {"loss": None}), (4, {"acc": 0.9}),
+    ]  # fmt: skip
+    assert progress.write_epochs(experiment_id, 1, rows) == "ok"
+    assert progress.write_epochs(experiment_id, 1, [(2, {"loss": 0.25})]) == "ok"
+    with session_scope() as session:
+        # A sequential scan, as the planner picks for a long history: rows in table order.
+        session.execute(text("SET LOCAL enable_indexscan = off"))
+        session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        series = read_series(session, experiment_id, "loss")
+        tail = read_series(session, experiment_id, "loss", from_epoch=2)
+        empty = read_series(session, experiment_id + 1, "loss")
+    assert series.epochs.tolist() == [1, 2, 3, 4]
+    assert np.array_equal(series.values, [1.0, 0.25, np.nan, np.nan], equal_nan=True)
+    assert tail.epochs.tolist() == [2, 3, 4]
+    assert len(empty.epochs) == len(empty.values) == 0
+    page = client.get(f"/experiments/{experiment_id}/history").json()
+    assert page[1:3] == [{"epoch": 2, "loss": 0.25}, {"epoch": 3, "loss": None}]
