@@ -52,7 +52,8 @@ def build_model(
     if encoding == "words":
         first = keras.Input(shape=(None,), dtype="int32")
         dense, *rest = spec.model.layers
-        assert isinstance(dense, sl.Dense), "word indices go only into a first Dense"
+        if not isinstance(dense, sl.Dense):
+            raise ValueError(f"word indices go only into a first Dense, not {dense.type}")
         # Layers in spec order: an initializer draws its seed when it is made, so a seeded
         # fit starts from the same weights as with dense rows.
         layers = [WordDense(vocabulary=input_shape[-1], **dense_arguments(dense))]
