@@ -32,7 +32,7 @@ def _warm_keras(**_: Any) -> None:
     from worker.training import checkpoint, word_kernels
 
     checkpoint.warm_up()
-    if keras.backend.backend() == "jax":  # the only backend that takes word indices
+    if keras.backend.backend() in ("jax", "tensorflow"):  # those that take word indices
         word_kernels.warm_up()
     log.info(
         "pool process %d imported Keras %s with the %s backend and warmed it up in %.1f s",

@@ -2,8 +2,9 @@
 as the dense matmul, the same curves through the worker, and a download and checkpoints that
 plain Keras and either input load.
 
-This module runs on the suite's Keras backend (keras.ops's gather path on TensorFlow) and
-again on JAX (the numba op) from tests/e2e/test_word_input_on_jax.py."""
+This module runs on the suite's Keras backend (TensorFlow: the numba loops behind
+tf.numpy_function) and again on JAX (behind jax.pure_callback) from
+tests/e2e/test_word_input_on_jax.py."""
 
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from worker.training.build import build_model, downloadable
 from worker.training.checkpoint import restore, save_atomically
 from worker.training.data import load_dataset
 from worker.training.sparse_input import InputEncoding
+from worker.training.word_bag import gathered_word_bag
 from worker.training.word_dense import WordDense
 
 RNG = np.random.default_rng(5)
@@ -61,6 +63,14 @@ def test_the_kernels_equal_the_dense_matmul_and_its_gradient(dtype: type) -> Non
     np.testing.assert_allclose(gradient, dense.T.astype(dtype) @ grad, rtol=1e-5, atol=1e-5)
     # One fixed order per sum: the same numbers every time.
     np.testing.assert_array_equal(word_kernels.kernel_gradient(grad, words, 23), gradient)
+
+
+def test_the_keras_ops_version_equals_the_dense_matmul() -> None:
+    # What a torch worker's WordDense would compute (no worker chooses word indices there).
+    words, dense = random_words(9, 11)
+    kernel = RNG.normal(size=(11, 4)).astype(np.float32)
+    sums = keras.ops.convert_to_numpy(gathered_word_bag(kernel, words))
+    np.testing.assert_allclose(sums, dense @ kernel, rtol=1e-5, atol=1e-6)
 
 
 def test_word_rows_are_the_multi_hot_rows(keras_files: Path) -> None:
@@ -121,9 +131,9 @@ def test_a_word_index_fit_draws_the_dense_fit_curves(
     write_imdb(keras_files, 200, 80)
     layers = [DENSE_FIRST[0] | {"kernel_regularizer": {"l2": 0.001}}, DENSE_FIRST[1]]
     spec = raw_spec(IMDB, layers, epochs=4, seed=5)
-    monkeypatch.setattr(run_module, "input_encoding", lambda *a: "words")
+    monkeypatch.setattr(run_module, "input_encoding", lambda *a, **k: "words")
     words_id, words_rows, words_run = run_to_the_end(spec)
-    monkeypatch.setattr(run_module, "input_encoding", lambda *a: "dense")
+    monkeypatch.setattr(run_module, "input_encoding", lambda *a, **k: "dense")
     dense_id, dense_rows, dense_run = run_to_the_end(spec)
 
     assert words_run.status == dense_run.status == "succeeded", words_run.error

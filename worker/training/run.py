@@ -28,7 +28,6 @@ from worker.training.targets import shape_targets
 log = logging.getLogger(__name__)
 # Lines of TensorFlow's embedded graph tracebacks ("File ...", indented code, node names).
 _TRACEBACK_LINE = re.compile(r"^\s|most recent call last|^Traceback")
-_ENCODINGS = {"csr": "scipy CSR", "words": "word indices (WordDense)"}
 
 
 def run_experiment(experiment_id: int) -> str:
@@ -125,7 +124,7 @@ def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fit
     # Keras's own answer, however the backend was chosen (KERAS_BACKEND, keras.json, settings).
     encoding = input_encoding(spec, keras.backend.backend(), on_cpu=_on_cpu())
     if encoding != "dense":
-        log.info("experiment %s: multi-hot rows go in as %s", experiment_id, _ENCODINGS[encoding])
+        log.info("experiment %s: multi-hot rows go in as %s", experiment_id, encoding)
     clock = Stopwatch()
     data = load_dataset(spec.dataset, encoding=encoding)
     load_seconds = clock.lap()
@@ -183,12 +182,18 @@ def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fit
 
 
 def _on_cpu() -> bool:
-    """Whether the backend computes on the CPU (asked only of JAX, the one it matters for)."""
-    if keras.backend.backend() != "jax":
-        return True
-    import jax
+    """Whether the backend computes on the CPU (asked of JAX and TensorFlow, the backends
+    whose multi-hot input depends on it)."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
 
-    return bool(jax.default_backend() == "cpu")
+        return bool(jax.default_backend() == "cpu")
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return not tf.config.list_physical_devices("GPU")
+    return True
 
 
 def _evaluate(

@@ -1,9 +1,10 @@
 """`word_bag(kernel, words)`: multi-hot rows (given as word indices, see word_kernels.py)
 times `kernel`, on any Keras backend.
 
-On JAX it is a custom-gradient op whose two halves are the numba loops, called through
-jax.pure_callback; elsewhere it is keras.ops (a gather, a mask and a sum), which is correct
-but not tuned, so the worker picks the word-index input only on JAX (sparse_input.py)."""
+On JAX and TensorFlow it is a custom-gradient op whose two halves are the numba loops, called
+through jax.pure_callback or tf.numpy_function; elsewhere (torch) it is keras.ops (a gather, a
+mask and a sum), which is correct but not tuned, so the worker picks the word-index input
+only on JAX and TensorFlow (sparse_input.py)."""
 
 import threading
 from typing import Any
@@ -20,9 +21,15 @@ _numba_lock = threading.Lock()
 
 
 def word_bag(kernel: Any, words: Any) -> Any:
-    if keras.backend.backend() == "jax" and np.dtype(kernel.dtype) in _NUMBA_DTYPES:
+    backend = keras.backend.backend()
+    if backend in _OPS and np.dtype(kernel.dtype) in _NUMBA_DTYPES:
         # The kernel is a Keras variable; the op wants its (traced) array.
-        return _jax_word_bag()(ops.convert_to_tensor(kernel), words)
+        return _OPS[backend]()(ops.convert_to_tensor(kernel), words)
+    return gathered_word_bag(kernel, words)
+
+
+def gathered_word_bag(kernel: Any, words: Any) -> Any:
+    """word_bag in keras.ops, for any backend: it gathers (rows, width, units) first."""
     present = ops.greater_equal(words, 0)
     picked = ops.take(kernel, ops.where(present, words, 0), axis=0)  # (rows, width, units)
     mask = ops.expand_dims(ops.cast(present, kernel.dtype), -1)
@@ -30,6 +37,7 @@ def word_bag(kernel: Any, words: Any) -> Any:
 
 
 _NUMBA_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+UNJITTABLE = ("tensorflow",)  # XLA cannot compile tf.numpy_function (WordDense.supports_jit)
 
 
 def _sums(kernel: np.ndarray, words: np.ndarray) -> np.ndarray:
@@ -72,3 +80,36 @@ def _jax_word_bag() -> Any:
     bag.defvjp(forward, backward)
     _jax_op = bag
     return bag
+
+
+_tf_op: Any = None
+
+
+def _tf_word_bag() -> Any:
+    """The TensorFlow op, made on first use (TensorFlow is imported only on its workers)."""
+    global _tf_op
+    if _tf_op is not None:
+        return _tf_op
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def bag(kernel: Any, words: Any) -> Any:
+        sums = tf.numpy_function(_sums, [kernel, words], kernel.dtype, stateful=False)
+        sums.set_shape([words.shape[0], kernel.shape[1]])
+        vocabulary = int(kernel.shape[0])
+
+        def gradient(grad: Any) -> tuple[Any, None]:
+            def host(g: np.ndarray, w: np.ndarray) -> np.ndarray:
+                return _gradient(g, w, vocabulary)
+
+            out = tf.numpy_function(host, [grad, words], grad.dtype, stateful=False)
+            out.set_shape(kernel.shape)
+            return out, None
+
+        return sums, gradient
+
+    _tf_op = bag
+    return bag
+
+
+_OPS = {"jax": _jax_word_bag, "tensorflow": _tf_word_bag}

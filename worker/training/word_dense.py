@@ -9,13 +9,15 @@ from typing import Any
 
 import keras
 
-from worker.training.word_bag import word_bag
+from worker.training.word_bag import UNJITTABLE, word_bag
 
 
 class WordDense(keras.layers.Dense):
     def __init__(self, units: int, vocabulary: int, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
         self.vocabulary = vocabulary
+        # Keras compiles a TensorFlow model with XLA only if every layer supports it.
+        self.supports_jit = keras.backend.backend() not in UNJITTABLE
 
     def build(self, input_shape: Any) -> None:
         super().build((None, self.vocabulary))

@@ -61,11 +61,12 @@ def _kernel_gradient(
 
 def warm_up() -> None:
     """Compile both loops for float32 kernels now (or load them from numba's cache): a pool
-    process does this at start, so the first job's first step does not. Read-only arrays,
-    as JAX hands its buffers to a callback (numba compiles those apart from writable ones)."""
-    kernel = np.zeros((3, 2), dtype=np.float32)
-    words = np.array([[0, 2], [1, -1]], dtype=np.int32)
-    kernel.flags.writeable = words.flags.writeable = False
-    sums = word_sums(kernel, words)
-    sums.flags.writeable = False
-    kernel_gradient(sums, words, 3)
+    process does this at start, so the first job's first step does not. numba compiles
+    read-only arrays (what JAX hands a callback) apart from writable ones (TensorFlow's)."""
+    for writable in (False, True):
+        kernel = np.zeros((3, 2), dtype=np.float32)
+        words = np.array([[0, 2], [1, -1]], dtype=np.int32)
+        kernel.flags.writeable = words.flags.writeable = writable
+        sums = word_sums(kernel, words)
+        sums.flags.writeable = writable
+        kernel_gradient(sums, words, 3)
