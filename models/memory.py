@@ -25,8 +25,8 @@ def estimate_bytes(
     """Weights, gradients and optimizer slots, plus one batch of inputs and activations kept
     for the backward pass (twice: values and their gradients). A floor, not a promise: the
     backend's workspace and the dataset itself come on top. The input batch is counted dense
-    even where a TensorFlow worker feeds multi-hot rows as CSR (smaller): the API cannot know
-    the worker's backend, and the larger figure is the one a JAX worker needs."""
+    even where a CPU worker feeds multi-hot rows as word indices (smaller): the API cannot
+    know the worker's device, and the larger figure is the one a GPU worker needs."""
     slots = OPTIMIZER_SLOTS[optimizer]
     weights = (total_params + trainable_params * (1 + slots)) * FLOAT_BYTES
     per_sample = math.prod(input_shape) + sum(
