@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Hashable
 from typing import Annotated, Any
 
-from fastapi import Header, Response
+from fastapi import Header, Query, Response
 from matplotlib import __version__ as matplotlib_version
 
 from api.lru import ByteLRU
@@ -34,6 +34,10 @@ NOT_MODIFIED_DOC = {
     "description": "Not modified: If-None-Match named the current ETag; no body",
     "headers": HEADERS_DOC,
 }
+# Every plot route's size parameters (each route sets its own defaults).
+Width = Annotated[int, Query(ge=200, le=4000, description="Pixels")]
+Height = Annotated[int, Query(ge=150, le=4000, description="Pixels")]
+Dpi = Annotated[int, Query(ge=50, le=300, description="Dots per inch: larger text")]
 IfNoneMatch = Annotated[
     str | None,
     Header(

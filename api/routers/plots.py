@@ -6,7 +6,17 @@ from fastapi import APIRouter, HTTPException, Query, Response
 
 from api import series
 from api.deps import ExperimentDep, PlotCacheDep, SeriesCacheDep, SessionDep
-from api.plot_cache import IfNoneMatch, cached_png, etag, etag_matches, not_modified, png_responses
+from api.plot_cache import (
+    Dpi,
+    Height,
+    IfNoneMatch,
+    Width,
+    cached_png,
+    etag,
+    etag_matches,
+    not_modified,
+    png_responses,
+)
 from api.plotting import base_metric, history_figure, plot_metrics, png_bytes
 
 router = APIRouter(tags=["plots"])
@@ -29,9 +39,9 @@ def plot_experiment(
     plot_cache: PlotCacheDep,
     series_cache: SeriesCacheDep,
     metric: Annotated[str, Query(max_length=100, examples=["loss"])] = "loss",
-    width: Annotated[int, Query(ge=200, le=4000, description="Pixels")] = 800,
-    height: Annotated[int, Query(ge=150, le=4000, description="Pixels")] = 500,
-    dpi: Annotated[int, Query(ge=50, le=300)] = 100,
+    width: Width = 800,
+    height: Height = 500,
+    dpi: Dpi = 100,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The picture changes only when an epoch is recorded (or written again on a resume):

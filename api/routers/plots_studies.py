@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api import series, study_queries
 from api.deps import OwnerDep, PlotCacheDep, SessionDep, StudyDep
-from api.plot_cache import IfNoneMatch, cached_png, png_responses
+from api.plot_cache import Dpi, Height, IfNoneMatch, Width, cached_png, png_responses
 from api.plotting import base_metric, png_bytes, recorded_metrics
 from api.plotting_studies import compare_figure, grid_figure, study_figure
 from api.study_plot_data import (
@@ -25,9 +25,6 @@ from models.tables import Experiment, Study
 router = APIRouter(tags=["plots"])
 
 MAX_COMPARED = 20
-Width = Annotated[int, Query(ge=200, le=4000, description="Pixels")]
-Height = Annotated[int, Query(ge=150, le=4000, description="Pixels")]
-Dpi = Annotated[int, Query(ge=50, le=300, description="Dots per inch: larger text")]
 
 
 def _require(metric: str, known: list[str], what: str = "recorded") -> None:

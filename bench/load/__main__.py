@@ -20,7 +20,7 @@ import typer
 from bench.load import database, processes
 from bench.load.plan import DEFAULT_RATES, HISTORY, STATUS, SUBMIT, plan_rate
 from bench.load.stats import EndpointStats, markdown_table, read_stats, total_failures
-from tests.e2e.stack import free_port
+from tests.e2e.stack import Proc, free_port
 from tests.helpers import migrate
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -81,7 +81,7 @@ def main(
         stale.unlink()  # a failed run must not report an earlier run's figures
     queue = f"fitq_bench_{uuid.uuid4().hex[:10]}"
     name: str | None = None
-    children: list[processes.Child] = []
+    children: list[Proc] = []
     try:
         name = database.create_database(admin_url)
         url = database.database_url(admin_url, name)
@@ -99,7 +99,7 @@ def main(
         argv = _locust_argv(base_url, seeded, rates, duration, out / "locust")
         locust_env = processes.child_env(LOCUST_FITQ_TOKEN=seeded.token)
         usage = _Usage(children[0])
-        children.append(processes.Child(argv, locust_env, out / "locust.log"))
+        children.append(Proc(argv, locust_env, out / "locust.log", truncate=True))
         stats = _locust_stats(children[1], out, timeout=duration + 120)
         usage.finish()
     except KeyboardInterrupt:
@@ -120,7 +120,7 @@ class _Usage:
     """CPU used by the API and by locust while locust ran, and the machine's load average:
     on a shared machine the latencies mean little without them."""
 
-    def __init__(self, api: processes.Child) -> None:
+    def __init__(self, api: Proc) -> None:
         self.api = api
         self.load_before = os.getloadavg()[0]
         self.api_before = api.cpu_seconds()
@@ -152,7 +152,7 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _locust_stats(locust: processes.Child, out: Path, timeout: float) -> list[EndpointStats]:
+def _locust_stats(locust: Proc, out: Path, timeout: float) -> list[EndpointStats]:
     code = locust.wait(timeout=timeout)
     stats_file = out / "locust_stats.csv"
     # Locust exits 1 when a request failed; that run's figures still count.
@@ -162,7 +162,7 @@ def _locust_stats(locust: processes.Child, out: Path, timeout: float) -> list[En
 
 
 def _clean_up(
-    children: list[processes.Child], redis_url: str, queue: str, admin_url: str, name: str | None
+    children: list[Proc], redis_url: str, queue: str, admin_url: str, name: str | None
 ) -> None:
     """Stop the processes, then drop the queue and the database, each step tried even when
     one before it failed. A second Ctrl-C must not cut this short."""

@@ -23,9 +23,13 @@ def free_port() -> int:
 
 
 class Proc:
-    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+    """A process group with its output in a log file (appended to, or `truncate`d first)."""
+
+    def __init__(
+        self, argv: list[str], env: dict[str, str], log: Path, truncate: bool = False
+    ) -> None:
         self.log = log
-        self._file = log.open("ab")
+        self._file = log.open("wb" if truncate else "ab")
         self.popen = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=self._file, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -57,6 +61,26 @@ class Proc:
                 os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait(timeout=10)
         self._file.close()
+
+    def wait(self, timeout: float) -> int:
+        """The leader's exit code; subprocess.TimeoutExpired after `timeout` seconds."""
+        return self.popen.wait(timeout=timeout)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time used so far by the group's live processes (uvicorn's workers too); None
+        where /proc cannot tell (not Linux)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # Fields after the parenthesised command name: state is [0], pgrp [2],
+                # utime [11] and stime [12] (proc(5)).
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended while we looked
+            if int(fields[2]) == self.popen.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks if total else None
 
     def tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
