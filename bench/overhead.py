@@ -48,7 +48,7 @@ def fit_seconds(epochs: int, callbacks: list[keras.callbacks.Callback]) -> float
     return time.perf_counter() - started
 
 
-def recorded(epochs: int, spent: list[float]) -> float:
+def recorded(epochs: int, spent: list[float], beats: list[float]) -> float:
     settings = get_settings()
     with db.session_scope() as session:
         experiment = Experiment(spec={}, epochs_total=epochs, status="running")
@@ -63,6 +63,7 @@ def recorded(epochs: int, spent: list[float]) -> float:
     )
     seconds = fit_seconds(epochs, [writer])
     spent.append(writer.spent_seconds)
+    beats.append(writer.heartbeat_seconds)
     return seconds
 
 
@@ -84,9 +85,10 @@ def main() -> None:
     bare: list[float] = []
     fitq: list[float] = []
     spent: list[float] = []
+    beats: list[float] = []
     for _ in range(args.repeats):
         bare.append(fit_seconds(args.epochs, []))
-        fitq.append(recorded(args.epochs, spent))
+        fitq.append(recorded(args.epochs, spent, beats))
     b, f = statistics.median(bare), statistics.median(fitq)
     print(f"backend {keras.backend.backend()}, database {url.split(':')[0]}, {args.epochs} epochs")
     print(f"bare fit   median {b:.2f} s  ({1000 * b / args.epochs:.2f} ms/epoch)  runs {bare}")
@@ -94,6 +96,8 @@ def main() -> None:
     print(f"overhead   {100 * (f - b) / b:+.2f}% (difference of the medians: noisy)")
     share = statistics.median(s / t for s, t in zip(spent, fitq, strict=True))
     print(f"fitq's own time (its hooks and heartbeat thread): median {100 * share:.2f}% of the fit")
+    beat_share = statistics.median(s / t for s, t in zip(beats, fitq, strict=True))
+    print(f"  of which the heartbeat thread (wall time): median {100 * beat_share:.2f}%")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,11 @@ class EpochWriter(keras.callbacks.Callback):
         heartbeat thread's beats. Reported in the experiment's timings."""
         return self._spent + self._pulse.spent_seconds
 
+    @property
+    def heartbeat_seconds(self) -> float:
+        """The heartbeat thread's part of spent_seconds."""
+        return self._pulse.spent_seconds
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         started = time.perf_counter()
         try:
