@@ -30,9 +30,10 @@ def _warm_keras(**_: Any) -> None:
 
     import worker.training.run  # noqa: F401
     from worker.training import checkpoint, word_kernels
+    from worker.training.sparse_input import WORD_INDEX_BACKENDS
 
     checkpoint.warm_up()
-    if keras.backend.backend() in ("jax", "tensorflow"):  # those that take word indices
+    if keras.backend.backend() in WORD_INDEX_BACKENDS:
         word_kernels.warm_up()
     log.info(
         "pool process %d imported Keras %s with the %s backend and warmed it up in %.1f s",

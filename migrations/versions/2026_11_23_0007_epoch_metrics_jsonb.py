@@ -22,24 +22,20 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.alter_column(
-            "epoch_metrics",
-            "metrics",
-            type_=postgresql.JSONB(),
-            existing_type=postgresql.JSON(),
-            existing_nullable=False,
-            postgresql_using="metrics::jsonb",
-        )
+    _retype(postgresql.JSON(), postgresql.JSONB(), "jsonb")
 
 
 def downgrade() -> None:
+    _retype(postgresql.JSONB(), postgresql.JSON(), "json")
+
+
+def _retype(old: postgresql.JSON, new: postgresql.JSON, cast: str) -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.alter_column(
             "epoch_metrics",
             "metrics",
-            type_=postgresql.JSON(),
-            existing_type=postgresql.JSONB(),
+            type_=new,
+            existing_type=old,
             existing_nullable=False,
-            postgresql_using="metrics::json",
+            postgresql_using=f"metrics::{cast}",
         )

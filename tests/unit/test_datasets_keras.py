@@ -31,19 +31,13 @@ REAL_DOWNLOAD = dk._download  # the cache fixture replaces it with a recorder
 
 
 @pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An empty cache folder, downloads off, and a record of any download attempt."""
-    folder = tmp_path / "datasets"
-    folder.mkdir()
-    monkeypatch.setenv("FITQ_KERAS_DATASETS_DIR", str(folder))
-    monkeypatch.setenv("FITQ_DATASET_DOWNLOADS", "false")
+def cache(keras_files: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """keras_files (an empty cache folder, downloads off), and a record of any download
+    attempt."""
     attempts: list[str] = []
     monkeypatch.setattr(dk, "_download", lambda fname, *a, **k: attempts.append(fname))
-    get_settings.cache_clear()
-    yield folder
+    yield keras_files
     assert attempts == [], "a download was tried although downloads are off"
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def ragged(sequences: list[list[Any]]) -> np.ndarray:

@@ -1,10 +1,10 @@
 """The dataset registry: each spec dataset name maps to a loader returning raw splits; the
 shared code here truncates, standardizes and decides what the test split is used for.
 
-Features are numpy arrays, or a scipy CSR matrix where a loader was asked for CSR rows
-(multi-hot text on TensorFlow, see sparse_input.py); rows slice the same way in both. Multi-hot
-text asked for as "words" is int32 word indices per row, -1 padded (word_kernels.py), with
-`width` the multi-hot width the model sees."""
+Features are numpy arrays, or a scipy CSR matrix where a loader was asked for CSR rows (no
+worker chooses them any more; bench/multihot.py compares them, see sparse_input.py); rows
+slice the same way in both. Multi-hot text asked for as "words" is int32 word indices per row,
+-1 padded (word_kernels.py), with `width` the multi-hot width the model sees."""
 
 from collections.abc import Callable
 from dataclasses import dataclass

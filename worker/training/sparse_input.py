@@ -22,6 +22,8 @@ from models.spec import ExperimentSpec
 from models.spec_datasets import ImdbDataset, ReutersDataset
 
 InputEncoding = Literal["dense", "csr", "words"]
+# The backends with a word-index op (word_bag.py); a pool process of them warms the loops.
+WORD_INDEX_BACKENDS = ("jax", "tensorflow")
 
 
 def input_encoding(spec: ExperimentSpec, backend: str, on_cpu: bool = True) -> InputEncoding:
@@ -35,6 +37,6 @@ def input_encoding(spec: ExperimentSpec, backend: str, on_cpu: bool = True) -> I
         and dataset.encoding == "multi_hot"
         and spec.model.layers[0].type == "Dense"
     )
-    if multi_hot_into_dense and on_cpu and backend in ("jax", "tensorflow"):
+    if multi_hot_into_dense and on_cpu and backend in WORD_INDEX_BACKENDS:
         return "words"
     return "dense"

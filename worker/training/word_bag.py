@@ -7,6 +7,7 @@ mask and a sum), which is correct but not tuned, so the worker picks the word-in
 only on JAX and TensorFlow (sparse_input.py)."""
 
 import threading
+from functools import cache, partial
 from typing import Any
 
 import keras
@@ -14,6 +15,7 @@ import numpy as np
 from keras import ops
 
 from worker.training import word_kernels
+from worker.training.sparse_input import WORD_INDEX_BACKENDS
 
 # numba's default threading layer (workqueue) aborts if two threads enter it at once; JAX
 # may run host callbacks from more than one thread, so each call holds this lock.
@@ -45,19 +47,14 @@ def _sums(kernel: np.ndarray, words: np.ndarray) -> np.ndarray:
         return word_kernels.word_sums(np.asarray(kernel), np.asarray(words))
 
 
-def _gradient(grad: np.ndarray, words: np.ndarray, vocabulary: int) -> np.ndarray:
+def _gradient(vocabulary: int, grad: np.ndarray, words: np.ndarray) -> np.ndarray:
     with _numba_lock:
         return word_kernels.kernel_gradient(np.asarray(grad), np.asarray(words), vocabulary)
 
 
-_jax_op: Any = None
-
-
+@cache
 def _jax_word_bag() -> Any:
     """The JAX op, made on first use (jax is imported only on JAX workers)."""
-    global _jax_op
-    if _jax_op is not None:
-        return _jax_op
     import jax
 
     @jax.custom_vjp
@@ -71,25 +68,16 @@ def _jax_word_bag() -> Any:
     def backward(saved: Any, grad: Any) -> tuple[Any, None]:
         words, vocabulary = saved
         shape = jax.ShapeDtypeStruct((vocabulary, grad.shape[1]), grad.dtype)
-
-        def gradient(g: np.ndarray, w: np.ndarray) -> np.ndarray:
-            return _gradient(g, w, vocabulary)
-
-        return jax.pure_callback(gradient, shape, grad, words, vmap_method="sequential"), None
+        host = partial(_gradient, vocabulary)
+        return jax.pure_callback(host, shape, grad, words, vmap_method="sequential"), None
 
     bag.defvjp(forward, backward)
-    _jax_op = bag
     return bag
 
 
-_tf_op: Any = None
-
-
+@cache
 def _tf_word_bag() -> Any:
     """The TensorFlow op, made on first use (TensorFlow is imported only on its workers)."""
-    global _tf_op
-    if _tf_op is not None:
-        return _tf_op
     import tensorflow as tf
 
     @tf.custom_gradient
@@ -99,17 +87,14 @@ def _tf_word_bag() -> Any:
         vocabulary = int(kernel.shape[0])
 
         def gradient(grad: Any) -> tuple[Any, None]:
-            def host(g: np.ndarray, w: np.ndarray) -> np.ndarray:
-                return _gradient(g, w, vocabulary)
-
+            host = partial(_gradient, vocabulary)
             out = tf.numpy_function(host, [grad, words], grad.dtype, stateful=False)
             out.set_shape(kernel.shape)
             return out, None
 
         return sums, gradient
 
-    _tf_op = bag
     return bag
 
 
-_OPS = {"jax": _jax_word_bag, "tensorflow": _tf_word_bag}
+_OPS = dict(zip(WORD_INDEX_BACKENDS, (_jax_word_bag, _tf_word_bag), strict=True))
