@@ -130,3 +130,25 @@ def test_after_a_database_outage_stale_heartbeats_are_not_trusted(client: TestCl
     with session_scope() as session:
         assert not any(reconcile_once(session, settings, sent.append, reclaim=False))
     assert client.get(f"/experiments/{stale}").json()["status"] == "running"
+
+
+def test_a_retried_epoch_write_replaces_the_rows_an_earlier_try_committed(
+    client: TestClient,
+) -> None:
+    # On PostgreSQL the epochs go in by COPY, which cannot upsert: a write whose commit
+    # landed but whose answer was lost is retried, and must not fail or duplicate.
+    experiment_id = submit(client, epochs=10)
+    claimed = progress.claim(experiment_id, "w")
+    assert claimed is not None
+    first = [(epoch, {"loss": 1 / epoch, "val_loss": None}) for epoch in (1, 2, 3)]
+    assert progress.write_epochs(experiment_id, claimed.attempt, first) == "ok"
+    again = [(epoch, {"loss": 0.1 + epoch, "val_loss": 0.123456789012345}) for epoch in (2, 3, 4)]
+    assert progress.write_epochs(experiment_id, claimed.attempt, again) == "ok"
+    history = client.get(f"/experiments/{experiment_id}/history").json()
+    assert [(row["epoch"], row["loss"], row["val_loss"]) for row in history] == [
+        (1, 1.0, None),
+        (2, 2.1, 0.123456789012345),
+        (3, 3.1, 0.123456789012345),
+        (4, 4.1, 0.123456789012345),
+    ]
+    assert client.get(f"/experiments/{experiment_id}").json()["current_epoch"] == 4
