@@ -8,7 +8,14 @@ import pytest
 
 from bench import render, results
 from bench.bare.report import FitTimer, emit
-from bench.fitq_client import _experiment_names, columns, worker_figures
+from bench.fitq_client import (
+    LONGEST_POLL_SECONDS,
+    POLL_SECONDS,
+    _experiment_names,
+    columns,
+    poll_delay,
+    worker_figures,
+)
 from bench.report import agreement, median, ratio
 from bench.runs import final_metrics
 
@@ -187,3 +194,17 @@ def test_final_metrics_are_each_models_last_recorded_values() -> None:
         "a": {"loss": [0.7, 0.5], "val_loss": [0.8, None], "auc": []}
     }
     assert final_metrics(histories) == {"a": {"loss": 0.5}}
+
+
+def test_the_client_polls_often_at_the_start_and_near_the_end_and_seldom_in_between() -> None:
+    def delay(done: int, elapsed: float, status: str = "running") -> float:
+        experiment = {"current_epoch": done, "epochs_total": 4000, "status": status}
+        return poll_delay(experiment, elapsed)
+
+    assert delay(0, 5.0) == POLL_SECONDS  # no epoch yet: the first one is timed
+    assert delay(0, 5.0, "queued") == POLL_SECONDS
+    assert delay(100, 1.0) == LONGEST_POLL_SECONDS  # 39 s left
+    assert delay(3000, 30.0) == LONGEST_POLL_SECONDS  # 10 s left: 2.5 s capped
+    assert delay(3900, 39.0) == pytest.approx(0.25)  # 1 s left
+    assert delay(3990, 39.9) == POLL_SECONDS  # 0.1 s left
+    assert delay(4000, 40.0) == POLL_SECONDS  # all done, the status not final yet
