@@ -10,7 +10,7 @@ import typer
 
 from bench import render, results
 from bench.runner import Options, benchmark
-from bench.stack import ROOT
+from bench.stack import ROOT, stop_on_sigterm
 from bench.workloads import WORKLOADS
 
 app = typer.Typer(help=__doc__, add_completion=False)
@@ -93,6 +93,7 @@ def main(
         epochs_override=epochs_override, timeout_seconds=timeout_minutes * 60,
         pg_admin_url=pg_admin_url, redis_url=redis_url,
     )  # fmt: skip
+    stop_on_sigterm()
     benchmark(options)
     typer.echo(render.markdown(results.read(options.out)))
 

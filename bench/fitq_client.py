@@ -55,6 +55,7 @@ class FitqClient:
     ) -> tuple[dict[int, dict[str, Any]], float | None]:
         finished: dict[int, dict[str, Any]] = {}
         first_seen: float | None = None
+        pacer = Pacer()
         while pending:
             if time.perf_counter() - start > timeout:
                 raise TimeoutError(f"experiments {pending} not finished after {timeout:.0f} s")
@@ -65,8 +66,9 @@ class FitqClient:
                 first_seen = time.perf_counter() - start
             if experiment["status"] in TERMINAL:
                 finished[pending.pop(0)] = experiment
+                pacer = Pacer()
             else:
-                time.sleep(poll_delay(experiment, time.perf_counter() - start))
+                time.sleep(pacer.delay(experiment, time.perf_counter()))
         return finished, first_seen
 
     def experiment(self, experiment_id: int) -> dict[str, Any]:
@@ -83,16 +85,27 @@ class FitqClient:
         self.http.close()
 
 
-def poll_delay(experiment: dict[str, Any], elapsed: float) -> float:
-    """Seconds to the next poll: POLL_SECONDS until the first epoch and once the estimated time
-    left is under 4 x POLL_SECONDS; a quarter of the time left in between, at most
-    LONGEST_POLL_SECONDS. The estimate counts the start-up as epochs, so it runs long, which
-    errs towards polling early. An early stop can be seen LONGEST_POLL_SECONDS late."""
-    done, total = experiment["current_epoch"] or 0, experiment["epochs_total"]
-    if done < 1 or experiment["status"] != "running":
-        return POLL_SECONDS
-    left = elapsed / done * max(total - done, 0)
-    return min(LONGEST_POLL_SECONDS, max(POLL_SECONDS, left / 4))
+class Pacer:
+    """When to poll next: every POLL_SECONDS until two polls have seen different epoch counts,
+    then a quarter of the time the epochs left would take at the rate between the first poll
+    that saw an epoch and this one (at least POLL_SECONDS, at most LONGEST_POLL_SECONDS). So
+    the start, a short fit and a fit's last second are seen within POLL_SECONDS, and a long
+    fit is polled every 2 s; an early stop can be seen LONGEST_POLL_SECONDS late."""
+
+    def __init__(self) -> None:
+        self.first: tuple[float, int] | None = None  # (time, epochs) when an epoch was first seen
+
+    def delay(self, experiment: dict[str, Any], now: float) -> float:
+        done, total = experiment["current_epoch"] or 0, experiment["epochs_total"]
+        if done < 1 or experiment["status"] != "running":
+            return POLL_SECONDS
+        if self.first is None or done < self.first[1]:  # a new experiment of a study
+            self.first = (now, done)
+        since, then = self.first
+        if done == then or now <= since:
+            return POLL_SECONDS
+        left = (now - since) / (done - then) * max(total - done, 0)
+        return min(LONGEST_POLL_SECONDS, max(POLL_SECONDS, left / 4))
 
 
 def _experiment_names(created: dict[str, Any], model: str, route: str) -> dict[int, str]:

@@ -4,6 +4,7 @@ process runs in its own process group, stopped the way an orchestrator would (SI
 SIGKILL after a grace period)."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -19,6 +21,16 @@ from sqlalchemy import create_engine, text
 from tests.e2e.stack import BIN, Proc, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def stop_on_sigterm() -> None:
+    """`kill` on a benchmark cleans up as Ctrl-C does: its stack's context managers stop the
+    processes and drop the database."""
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
+
+def _sigterm_as_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -20,16 +19,12 @@ import typer
 from bench.load import database, processes
 from bench.load.plan import DEFAULT_RATES, HISTORY, STATUS, SUBMIT, plan_rate
 from bench.load.stats import EndpointStats, markdown_table, read_stats, total_failures
+from bench.stack import stop_on_sigterm
 from tests.e2e.stack import Proc, free_port
 from tests.helpers import migrate
 
 app = typer.Typer(add_completion=False, help=__doc__)
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-
-
-def _sigterm_as_interrupt(_signum: int, _frame: FrameType | None) -> None:
-    # `kill` on the runner cleans up like Ctrl-C does.
-    raise KeyboardInterrupt
 
 
 def _locust_argv(base_url: str, seeded: database.Seeded, rates: dict[str, float], seconds: int,
@@ -74,7 +69,7 @@ def main(
     """Run the load test; exit 1 if any request failed."""
     if importlib.util.find_spec("locust") is None:
         raise typer.BadParameter("locust is not installed: pip install -e '.[bench]'")
-    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    stop_on_sigterm()
     rates = {STATUS: status_rate, HISTORY: history_rate, SUBMIT: submit_rate}
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("locust_*.csv"):

@@ -11,9 +11,9 @@ from bench.bare.report import FitTimer, emit
 from bench.fitq_client import (
     LONGEST_POLL_SECONDS,
     POLL_SECONDS,
+    Pacer,
     _experiment_names,
     columns,
-    poll_delay,
     worker_figures,
 )
 from bench.report import agreement, median, ratio
@@ -197,14 +197,25 @@ def test_final_metrics_are_each_models_last_recorded_values() -> None:
 
 
 def test_the_client_polls_often_at_the_start_and_near_the_end_and_seldom_in_between() -> None:
-    def delay(done: int, elapsed: float, status: str = "running") -> float:
-        experiment = {"current_epoch": done, "epochs_total": 4000, "status": status}
-        return poll_delay(experiment, elapsed)
+    pacer = Pacer()
 
-    assert delay(0, 5.0) == POLL_SECONDS  # no epoch yet: the first one is timed
-    assert delay(0, 5.0, "queued") == POLL_SECONDS
-    assert delay(100, 1.0) == LONGEST_POLL_SECONDS  # 39 s left
-    assert delay(3000, 30.0) == LONGEST_POLL_SECONDS  # 10 s left: 2.5 s capped
-    assert delay(3900, 39.0) == pytest.approx(0.25)  # 1 s left
-    assert delay(3990, 39.9) == POLL_SECONDS  # 0.1 s left
-    assert delay(4000, 40.0) == POLL_SECONDS  # all done, the status not final yet
+    def delay(done: int, now: float, status: str = "running") -> float:
+        experiment = {"current_epoch": done, "epochs_total": 4000, "status": status}
+        return pacer.delay(experiment, now)
+
+    assert delay(0, 1.0, "queued") == POLL_SECONDS
+    assert delay(0, 2.0) == POLL_SECONDS  # no epoch yet: the first one is timed
+    assert delay(1, 3.0) == POLL_SECONDS  # the first epoch: no rate yet
+    assert delay(1, 3.1) == POLL_SECONDS  # the same count: still no rate
+    assert delay(101, 4.0) == LONGEST_POLL_SECONDS  # 100 epochs a second: 39 s left
+    assert delay(3801, 41.0) == pytest.approx(0.5, rel=0.01)  # 2 s left
+    assert delay(3991, 42.9) == POLL_SECONDS  # 0.09 s left
+    assert delay(4000, 43.0) == POLL_SECONDS  # all done, the status not final yet
+
+
+def test_a_short_fit_is_polled_at_the_shortest_interval_throughout() -> None:
+    # 20 epochs of 40 ms after a 2 s start: the end is seen within POLL_SECONDS.
+    pacer = Pacer()
+    experiment = {"epochs_total": 20, "status": "running"}
+    assert pacer.delay(experiment | {"current_epoch": 1}, 2.0) == POLL_SECONDS
+    assert pacer.delay(experiment | {"current_epoch": 12}, 2.4) == POLL_SECONDS
