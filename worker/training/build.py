@@ -59,7 +59,7 @@ def build_model(
         layers = [WordDense(vocabulary=input_shape[-1], **dense_arguments(dense))]
         layers += [build_layer(s) for s in rest]
     else:
-        first = keras.Input(shape=input_shape, sparse=encoding == "csr")
+        first = keras.Input(shape=input_shape)
         layers = [build_layer(s) for s in spec.model.layers]
     model = keras.Sequential([first, *layers], name=_keras_name(spec.name))
     model.compile(**compile_args(spec.compile))
@@ -69,15 +69,13 @@ def build_model(
 def downloadable(model: keras.Model, spec: ExperimentSpec) -> keras.Model:
     """What checkpoints and the final model are saved as: the same layers, weights and
     optimizer behind a dense input, with a plain Dense for a WordDense. Plain Keras loads it
-    (Keras refuses a sparse input on backends without sparse tensors, such as torch, and
-    knows no WordDense), users predict on dense rows, and a job resumed on a worker with
+    (it knows no WordDense), users predict on dense rows, and a job resumed on a worker with
     another backend, so with another input, loads it too."""
     first = model.layers[0]
-    if not model.inputs[0].sparse and not isinstance(first, WordDense):
+    if not isinstance(first, WordDense):
         return model
-    width = first.vocabulary if isinstance(first, WordDense) else model.inputs[0].shape[-1]
-    layers = [first.as_dense() if isinstance(first, WordDense) else first, *model.layers[1:]]
-    twin = keras.Sequential([keras.Input(shape=(width,)), *layers], name=model.name)
+    layers = [first.as_dense(), *model.layers[1:]]
+    twin = keras.Sequential([keras.Input(shape=(first.vocabulary,)), *layers], name=model.name)
     twin.compile(**(compile_args(spec.compile) | {"optimizer": model.optimizer}))
     return twin
 

@@ -1,17 +1,14 @@
 """The dataset registry: each spec dataset name maps to a loader returning raw splits; the
 shared code here truncates, standardizes and decides what the test split is used for.
 
-Features are numpy arrays, or a scipy CSR matrix where a loader was asked for CSR rows (no
-worker chooses them any more; bench/multihot.py compares them, see sparse_input.py); rows
-slice the same way in both. Multi-hot text asked for as "words" is int32 word indices per row,
+Features are numpy arrays; multi-hot text asked for as "words" is int32 word indices per row,
 -1 padded (word_kernels.py), with `width` the multi-hot width the model sees."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import scipy.sparse
 
 from models.settings import get_settings
 from models.spec_datasets import DatasetSpec
@@ -20,25 +17,23 @@ from worker.training.sparse_input import InputEncoding
 if TYPE_CHECKING:
     from worker.training.cache import DatasetCache
 
-# scipy ships no type hints, so mypy reads this union as Any.
-Features: TypeAlias = np.ndarray | scipy.sparse.csr_matrix
-Pair = tuple[Features, np.ndarray]
+Pair = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
 class RawSplits:
     """What a loader returns: training arrays and, if the dataset has one, a test split."""
 
-    x_train: Features
+    x_train: np.ndarray
     y_train: np.ndarray
-    x_test: Features | None = None
+    x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
     width: int | None = None  # word-index rows: the multi-hot width they stand for
 
 
 @dataclass(frozen=True)
 class LoadedData:
-    x_train: Features
+    x_train: np.ndarray
     y_train: np.ndarray
     validation: Pair | None = None
     test: Pair | None = None
@@ -57,25 +52,18 @@ class LoadedData:
 
 
 def buffers(data: LoadedData) -> list[np.ndarray]:
-    """Every numpy array the data holds, a CSR matrix's three included."""
-    held = [data.x_train, data.y_train, *(data.validation or ()), *(data.test or ())]
-    return [part for a in held for part in _parts(a)]
-
-
-def _parts(a: Features) -> list[np.ndarray]:
-    if isinstance(a, np.ndarray):
-        return [a]
-    return [a.data, a.indices, a.indptr]
+    """Every numpy array the data holds."""
+    return [data.x_train, data.y_train, *(data.validation or ()), *(data.test or ())]
 
 
 _REGISTRY: dict[str, Callable[..., RawSplits]] = {}
-_ENCODED: set[str] = set()  # loaders that take encoding="csr" | "words"
+_ENCODED: set[str] = set()  # loaders that take encoding="words"
 _cache: "DatasetCache | None" = None
 F = TypeVar("F", bound=Callable[..., RawSplits])
 
 
 def register(*names: str, encodings: bool = False) -> Callable[[F], F]:
-    """`encodings`: the loader also takes encoding="csr" or "words" (see sparse_input.py)."""
+    """`encodings`: the loader also takes encoding="words" (see sparse_input.py)."""
 
     def add(loader: F) -> F:
         for name in names:
@@ -93,7 +81,7 @@ def registered() -> set[str]:
 
 def load_dataset(spec: DatasetSpec, encoding: InputEncoding = "dense") -> LoadedData:
     """The preprocessed dataset, from this process's cache when a recent job used it; with
-    `encoding` "csr" or "words", its multi-hot rows so (cached apart from the dense ones)."""
+    `encoding` "words", its multi-hot rows as word indices (cached apart from the dense ones)."""
     from worker.training.cache import DatasetCache
 
     global _cache

@@ -25,7 +25,7 @@ from models.spec_datasets import (
     ReutersDataset,
     _Text,
 )
-from worker.training.data import Features, RawSplits, register
+from worker.training.data import RawSplits, register
 from worker.training.sparse_input import InputEncoding
 
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -236,11 +236,11 @@ def _padded(flat: np.ndarray, lengths: np.ndarray, maxlen: int) -> np.ndarray:
 
 
 def _text(spec: _Text, train: Pair, test: Pair, encoding: InputEncoding) -> RawSplits:
-    """`encoding`: multi-hot rows as CSR or word indices (sequences stay padded int32)."""
+    """`encoding`: multi-hot rows dense or as word indices (sequences stay padded int32)."""
     multi_hot = spec.encoding == "multi_hot"
-    encoders = {"csr": _multi_hot_csr, "words": _word_rows, "dense": _multi_hot}
+    encoders = {"words": _word_rows, "dense": _multi_hot}
 
-    def encode(sequences: np.ndarray) -> Features:
+    def encode(sequences: np.ndarray) -> np.ndarray:
         flat, lengths = _word_indices(sequences, spec.num_words)
         if multi_hot:
             return encoders[encoding](flat, lengths, spec.num_words)
