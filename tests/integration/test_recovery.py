@@ -2,8 +2,10 @@
 
 from datetime import timedelta
 
+import psycopg
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import make_url, update
 
 from models.artifacts import final_model_path
 from models.db import session_scope
@@ -152,3 +154,34 @@ def test_a_retried_epoch_write_replaces_the_rows_an_earlier_try_committed(
         (4, 4.1, 0.123456789012345),
     ]
     assert client.get(f"/experiments/{experiment_id}").json()["current_epoch"] == 4
+
+
+def test_an_epoch_write_whose_connection_dies_during_the_copy_is_retried(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The COPY talks to psycopg directly, past SQLAlchemy's error handling: a link lost there
+    # must be retried like any other (and kept out of the pool), not fail the job.
+    experiment_id = submit(client, epochs=10)
+    claimed = progress.claim(experiment_id, "w")
+    assert claimed is not None
+    url = make_url(get_settings().database_url).set(drivername="postgresql")
+    killed: list[int] = []
+
+    def kill_the_copy_once(value: object) -> psycopg.types.json.Jsonb:
+        if not killed:  # mid-COPY: end every other session of this database, and wait
+            with psycopg.connect(url.render_as_string(hide_password=False)) as admin:
+                killed.extend(
+                    row[0]
+                    for row in admin.execute(
+                        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+        return psycopg.types.json.Jsonb(value)
+
+    monkeypatch.setattr(progress, "Jsonb", kill_the_copy_once)
+    rows = [(epoch, {"loss": 1 / epoch}) for epoch in (1, 2, 3)]
+    assert progress.write_epochs(experiment_id, claimed.attempt, rows) == "ok"
+    assert killed and all(killed)  # the COPY's session was among those ended
+    history = client.get(f"/experiments/{experiment_id}/history").json()
+    assert [(row["epoch"], row["loss"]) for row in history] == [(1, 1.0), (2, 0.5), (3, 1 / 3)]

@@ -44,8 +44,10 @@ def retrying(action: Callable[[], T], budget: float = DB_RETRY_SECONDS) -> T:
     while True:
         try:
             return action()
-        except (OperationalError, DBAPIError) as exc:
-            disconnect = isinstance(exc, OperationalError) or exc.connection_invalidated
+        except (OperationalError, DBAPIError, psycopg.OperationalError) as exc:
+            # psycopg's own: a link lost during _copy_epochs, which talks to the driver.
+            lost = (OperationalError, psycopg.OperationalError)
+            disconnect = isinstance(exc, lost) or exc.connection_invalidated
             if not disconnect or time.monotonic() + delay > deadline:
                 raise
             log.warning("database unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
@@ -148,10 +150,11 @@ def store_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dic
 
 
 def _copy_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
-    """PostgreSQL: binary COPY, ~17 us a row against ~40 us for the upsert (bench.overhead,
-    BENCHMARKS.md), most of which was psycopg's per-row work in Python, which a millisecond
-    epoch pays. COPY cannot upsert, so the batch's epochs (consecutive: the writer keeps
-    them in order) are deleted first: nothing is there unless an earlier try committed."""
+    """PostgreSQL: binary COPY, ~21 us a row against ~40 us for the upsert (BENCHMARKS.md,
+    "Per-epoch overhead"), most of which was psycopg's per-row work in Python, which a
+    millisecond epoch pays. COPY cannot upsert, so the batch's epochs (consecutive, as
+    write_epochs takes them) are deleted first: nothing is there unless an earlier try
+    committed."""
     session.execute(
         delete(EpochMetric).where(
             EpochMetric.experiment_id == experiment_id,
@@ -159,12 +162,17 @@ def _copy_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dic
         )
     )
     now = utcnow()
-    connection = session.connection().connection.driver_connection
+    link = session.connection()
+    connection = link.connection.driver_connection
     assert isinstance(connection, psycopg.Connection)  # store_epochs checked the driver
-    with connection.cursor() as cursor, cursor.copy(COPY_EPOCHS) as copy:
-        copy.set_types(["int4", "int4", "jsonb", "timestamptz"])
-        for epoch, metrics in rows:
-            copy.write_row((experiment_id, epoch, Jsonb(metrics), now))
+    try:
+        with connection.cursor() as cursor, cursor.copy(COPY_EPOCHS) as copy:
+            copy.set_types(["int4", "int4", "jsonb", "timestamptz"])
+            for epoch, metrics in rows:
+                copy.write_row((experiment_id, epoch, Jsonb(metrics), now))
+    except psycopg.OperationalError:
+        link.invalidate()  # SQLAlchemy did not see it fail: keep it out of the pool
+        raise
 
 
 def _upsert_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
@@ -213,7 +221,7 @@ def write_epoch(experiment_id: int, attempt: int | None, epoch: int, metrics: di
 def write_epochs(
     experiment_id: int, attempt: int | None, rows: list[tuple[int, dict]]
 ) -> EpochState:
-    """Write finished epochs (in order) and the heartbeat in one transaction, retrying through
+    """Write consecutive finished epochs and the heartbeat in one transaction, retrying through
     a database outage; 'lost' when the job is no longer this attempt's (nothing is written)."""
 
     def action() -> EpochState:

@@ -22,6 +22,7 @@ from worker.training.callbacks import EpochWriter
 from worker.training.checkpoint import Checkpointer, restore, save_atomically
 from worker.training.data import LoadedData, load_dataset
 from worker.training.early_stop import EarlyStopper
+from worker.training.shuffled import fit_input
 from worker.training.sparse_input import input_encoding
 from worker.training.targets import shape_targets
 
@@ -146,15 +147,24 @@ def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fit
     )
     stopping = spec.fit.early_stopping
     stopper = None if stopping is None else EarlyStopper(stopping)
+    given = fit_input(
+        data.x_train,
+        data.y_train,
+        seed=spec.fit.seed,
+        shuffle=spec.fit.shuffle,
+        batch_size=spec.fit.batch_size,
+        validation=data.validation,
+        validation_split=spec.fit.validation_split or 0.0,
+    )
     try:
         model.fit(
-            data.x_train,
-            data.y_train,
-            validation_data=data.validation,
-            validation_split=spec.fit.validation_split or 0.0,
+            given.x,
+            given.y,
+            validation_data=given.validation_data,
+            validation_split=given.validation_split,
             epochs=spec.fit.epochs,
             initial_epoch=initial_epoch,
-            batch_size=spec.fit.batch_size,
+            batch_size=given.batch_size,
             shuffle=spec.fit.shuffle,
             # The stopper after the writer: each epoch is recorded before the stop decision,
             # so the history ends exactly at the epoch recorded as stopped_epoch.

@@ -1,0 +1,80 @@
+"""The fit's training input on TensorFlow when the spec has a seed: shuffled anew every epoch.
+
+Keras feeds arrays to a TensorFlow fit through a tf.data pipeline that draws each epoch's
+order with tf.random.shuffle. Once keras.utils.set_random_seed has set TensorFlow's global
+seed, every epoch's new iterator starts that op from the same state, so every epoch sees the
+batches in one and the same order (tests/unit/test_shuffled.py shows it). The curves show
+it too: on the IMDB notebook's baseline the training loss climbed back from 0.04 to 0.18 in
+the last epochs, where unseeded fits fell smoothly to 0.002 (BENCHMARKS.md, "Training").
+Studies seed every run, so this is the common case.
+
+Here the order comes from a shuffle with its own seed that reshuffles on every iteration:
+each epoch gets a new order, and the same seed gives the same orders. The batches are
+gathered from the whole arrays as Keras's own pipeline does. JAX and torch draw their orders
+from seeded generators that advance from epoch to epoch, so they keep Keras's input."""
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+Pair = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class FitInput:
+    """What model.fit takes for the training data: arrays, or a dataset that batches."""
+
+    x: Any
+    y: np.ndarray | None
+    validation_data: Pair | None
+    validation_split: float
+    batch_size: int | None
+
+
+def fit_input(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    seed: int | None,
+    shuffle: bool,
+    batch_size: int,
+    validation: Pair | None,
+    validation_split: float,
+) -> FitInput:
+    if seed is None or not shuffle or keras.backend.backend() != "tensorflow":
+        return FitInput(x, y, validation, validation_split, batch_size)
+    if validation is None and validation_split:
+        # Keras's own split (it takes no split of a dataset): the last fraction validates.
+        at = math.floor(len(x) * (1.0 - validation_split))
+        if at in (0, len(x)):
+            raise ValueError(
+                f"validation_split {validation_split} of {len(x)} samples leaves "
+                f"{'no training' if at == 0 else 'no validation'} samples"
+            )
+        x, y, validation = x[:at], y[:at], (x[at:], y[at:])
+    return FitInput(reshuffled(x, y, seed, batch_size), None, validation, 0.0, None)
+
+
+def reshuffled(x: np.ndarray, y: np.ndarray, seed: int, batch_size: int) -> Any:
+    """A tf.data dataset of (x, y) batches in a new seeded order on every iteration."""
+    import tensorflow as tf
+
+    order = (
+        tf.data.Dataset.range(len(x))
+        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+    )
+    # The arrays as one element repeated, as Keras does: captured in a function instead,
+    # they would be copied into its graph, which cannot hold more than 2 GB.
+    arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
+    return (
+        tf.data.Dataset.zip((order, arrays))
+        .map(
+            lambda rows, xy: (tf.gather(xy[0], rows), tf.gather(xy[1], rows)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        .prefetch(tf.data.AUTOTUNE)
+    )
