@@ -41,7 +41,7 @@ def test_a_validation_split_holds_out_the_last_fraction_as_keras_does() -> None:
     assert given.validation_data is not None and given.validation_split == 0.0
     np.testing.assert_array_equal(given.validation_data[1], Y[15:])
     assert sorted(epoch_orders(given.x, 1)[0]) == list(range(15))
-    assert given.batch_size is None  # the dataset batches
+    assert given.batch_size is None and not given.shuffle  # the dataset batches and shuffles
 
 
 @ON_TENSORFLOW
@@ -59,4 +59,5 @@ def test_without_a_seed_or_a_shuffle_keras_takes_the_arrays(
     given = fit_input(
         X, Y, seed=seed, shuffle=shuffle, batch_size=4, validation=held, validation_split=0.0
     )
-    assert (given.x, given.y, given.validation_data, given.batch_size) == (X, Y, held, 4)
+    assert (given.x, given.y, given.validation_data) == (X, Y, held)
+    assert (given.batch_size, given.shuffle) == (4, shuffle)

@@ -165,7 +165,10 @@ def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fit
             epochs=spec.fit.epochs,
             initial_epoch=initial_epoch,
             batch_size=given.batch_size,
-            shuffle=spec.fit.shuffle,
+            # Keras validates in batches of batch_size, or of 32 when the training input is
+            # a dataset (shuffled.py): say it, or validation takes 16x the steps at 512.
+            validation_batch_size=spec.fit.batch_size,
+            shuffle=given.shuffle,
             # The stopper after the writer: each epoch is recorded before the stop decision,
             # so the history ends exactly at the epoch recorded as stopped_epoch.
             callbacks=[writer] if stopper is None else [writer, stopper],

@@ -25,13 +25,15 @@ Pair = tuple[np.ndarray, np.ndarray]
 
 @dataclass(frozen=True)
 class FitInput:
-    """What model.fit takes for the training data: arrays, or a dataset that batches."""
+    """What model.fit takes for the training data: arrays, or a dataset that batches and
+    shuffles (Keras warns when it is told to shuffle one)."""
 
     x: Any
     y: np.ndarray | None
     validation_data: Pair | None
     validation_split: float
     batch_size: int | None
+    shuffle: bool
 
 
 def fit_input(
@@ -45,7 +47,7 @@ def fit_input(
     validation_split: float,
 ) -> FitInput:
     if seed is None or not shuffle or keras.backend.backend() != "tensorflow":
-        return FitInput(x, y, validation, validation_split, batch_size)
+        return FitInput(x, y, validation, validation_split, batch_size, shuffle)
     if validation is None and validation_split:
         # Keras's own split (it takes no split of a dataset): the last fraction validates.
         at = math.floor(len(x) * (1.0 - validation_split))
@@ -55,7 +57,7 @@ def fit_input(
                 f"{'no training' if at == 0 else 'no validation'} samples"
             )
         x, y, validation = x[:at], y[:at], (x[at:], y[at:])
-    return FitInput(reshuffled(x, y, seed, batch_size), None, validation, 0.0, None)
+    return FitInput(reshuffled(x, y, seed, batch_size), None, validation, 0.0, None, False)
 
 
 def reshuffled(x: np.ndarray, y: np.ndarray, seed: int, batch_size: int) -> Any:
