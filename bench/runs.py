@@ -97,7 +97,7 @@ def fitq_run(
     """POST, then poll until every experiment finished: wall time as a user of the API sees
     it; the worker's own figures when this fitq reports them."""
     line = _line("fitq", workload, backend, repeat, ctx)
-    submission = workload.submission(ctx.epochs_override)
+    submission = workload.submission(ctx.epochs_override, repeat)
     try:
         outcome = client.run(submission, workload.name, ctx.timeout_seconds, alive)
     except (RuntimeError, TimeoutError, httpx.HTTPError) as exc:

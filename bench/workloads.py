@@ -35,8 +35,15 @@ class Workload:
     def bare_argv(self) -> list[str]:
         return ["-m", self.bare_module, *self.bare_args]
 
-    def submission(self, epochs_override: int | None = None) -> Submission:
-        return _SUBMISSIONS[self.name](epochs_override)
+    def submission(self, epochs_override: int | None = None, repeat: int = 0) -> Submission:
+        """`repeat`: a study seeds its runs (fit.seed, 0 unless given, + the run's index), so
+        every repeat of one study would train from the same draw; each repeat gets its own
+        base seed instead, making fitq's repeats independent draws like the bare script's
+        unseeded runs. Single experiments are unseeded."""
+        submission = _SUBMISSIONS[self.name](epochs_override)
+        if submission.route == "/studies":
+            submission.body["base"]["fit"]["seed"] = repeat
+        return submission
 
 
 def _example(name: str) -> dict[str, Any]:

@@ -80,3 +80,12 @@ def test_unknown_names_are_refused_by_option(args: list[str], option: str) -> No
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert option in result.output and ("mnist" in result.output or "theano" in result.output)
+
+
+def test_each_repeat_of_the_study_trains_from_a_draw_of_its_own() -> None:
+    # A study seeds its runs; the bare script's runs are unseeded draws. Repeats of one base
+    # seed would make fitq's median a single draw, with no spread to compare.
+    study = WORKLOADS["imdb_study"]
+    seeds = [study.submission(None, r).body["base"]["fit"]["seed"] for r in (0, 1, 2)]
+    assert seeds == [0, 1, 2]
+    assert "seed" not in WORKLOADS["circles"].submission(None, 1).body["fit"]
