@@ -112,15 +112,22 @@ def temporary_database(config: StackConfig) -> Iterator[str]:
 
 
 def forget_queues(config: StackConfig) -> None:
+    drop_queues(config.redis_url, config.queue, f"{config.queue}_validate")
+
+
+def drop_queues(redis_url: str, *names: str) -> None:
+    """Delete the queues' messages and kombu's binding tables for them (each queue's exchange
+    has its name)."""
     import redis  # Celery's own client library
 
-    client = redis.Redis.from_url(config.redis_url)
-    names = [config.queue, f"{config.queue}_validate"]
+    client = redis.Redis.from_url(redis_url)
     bindings = [
         f"_kombu.{kind}.{name}" for kind in ("binding", "binding_permanent") for name in names
     ]
-    client.delete(*names, *bindings)
-    client.close()
+    try:
+        client.delete(*names, *bindings)
+    finally:
+        client.close()
 
 
 @contextmanager
@@ -132,13 +139,14 @@ def api_process(config: StackConfig) -> Iterator[str]:
     proc = Proc(argv, fitq_env(config), config.logs_dir / "api.log")
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base_url, proc)
+        wait_healthy(base_url, proc)
         yield base_url
     finally:
         proc.stop(timeout=20)
 
 
-def _wait_healthy(base_url: str, proc: Proc, timeout: float = 90.0) -> None:
+def wait_healthy(base_url: str, proc: Proc, timeout: float = 90.0) -> None:
+    """Poll /healthz until it answers 200; fail at the deadline or when the API exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not proc.alive():

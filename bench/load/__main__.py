@@ -19,7 +19,7 @@ import typer
 from bench.load import database, processes
 from bench.load.plan import DEFAULT_RATES, HISTORY, STATUS, SUBMIT, plan_rate
 from bench.load.stats import EndpointStats, markdown_table, read_stats, total_failures
-from bench.stack import stop_on_sigterm
+from bench.stack import drop_queues, stop_on_sigterm, wait_healthy
 from tests.e2e.stack import Proc, free_port
 from tests.helpers import migrate
 
@@ -89,7 +89,7 @@ def main(
         )  # fmt: skip
         base_url = f"http://127.0.0.1:{free_port()}"
         children.append(processes.start_api(env, base_url, workers, out / "api.log"))
-        processes.wait_healthy(base_url, children[0], timeout=60)
+        wait_healthy(base_url, children[0], timeout=60)
         typer.echo(f"API up ({workers} uvicorn worker(s)); load for {duration} s: {rates}")
         argv = _locust_argv(base_url, seeded, rates, duration, out / "locust")
         locust_env = processes.child_env(LOCUST_FITQ_TOKEN=seeded.token)
@@ -164,7 +164,7 @@ def _clean_up(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     steps: list[Callable[[], None]] = [child.stop for child in reversed(children)]
-    steps += [lambda: processes.drop_queue(redis_url, queue)]
+    steps += [lambda: drop_queues(redis_url, queue)]
     if name is not None:
         steps += [lambda: database.drop_database(admin_url, name)]
     failed = 0
