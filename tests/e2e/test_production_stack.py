@@ -40,7 +40,7 @@ def test_cancel_a_running_job(pg_stack: Api) -> None:
     assert response.status_code == 200
     assert response.json()["cancel_requested"] is True
     done = pg_stack.wait_status(experiment_id, {"cancelled", "failed", "succeeded"}, timeout=30)
-    assert done["status"] == "cancelled"
+    assert done["status"] == "cancelled", done
     assert done["current_epoch"] < 4000
     epochs = [row["epoch"] for row in pg_stack.history(experiment_id)]
     assert epochs == list(range(1, done["current_epoch"] + 1))

@@ -135,7 +135,7 @@ def test_cancel_is_seen_inside_a_long_epoch(sqlite_db: str) -> None:
     counter = CancelMidEpoch(experiment_id, writer)
     tiny_fit(writer, epochs=5, extra=[counter])
     assert writer.stop_reason == "cancelled"
-    assert counter.batches == 8  # 6 in epoch 1, then stopped after the 2nd batch of epoch 2
+    assert counter.batches == 9  # 6 in epoch 1; in epoch 2 the 3rd batch starts and stops it
     assert [r.epoch for r in rows(experiment_id)] == [1]  # the partial epoch 2 is not recorded
 
 

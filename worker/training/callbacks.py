@@ -32,7 +32,16 @@ class EpochWriter(keras.callbacks.Callback):
 
     The heartbeat and the cancel flag are the Pulse thread's; when it stops the fit inside an
     epoch, that partial epoch is not recorded. `stop_reason` says why the fit stopped:
-    cancelled, diverged, shutdown, or lost (another attempt owns the job now)."""
+    cancelled, diverged, shutdown, or lost (another attempt owns the job now).
+
+    Only the training thread touches `self.model`: it sets `model.stop_training` at the next
+    batch's start when the Pulse asked for a stop, or at the epoch's end. On JAX, reading
+    `Callback.model` syncs the fit's state into the model's variables; done from the Pulse
+    thread between a step's dispatch (which donates its input buffers) and the trainer taking
+    the step's output, it put donated buffers back into the model, the next step failed with
+    "Buffer has been deleted or donated", and a cancelled job ended failed (half of the tries
+    in the e2e cancel test). A batch-start hook keeps Keras's asynchronous batch dispatch,
+    which only batch-end hooks turn off."""
 
     def __init__(
         self,
@@ -55,7 +64,7 @@ class EpochWriter(keras.callbacks.Callback):
         self._flushes = Cadence(flush_seconds, clock)
         self._written = 0
         self._spent = 0.0
-        self._pulse = Pulse(experiment_id, attempt, check_seconds, self._stop)
+        self._pulse = Pulse(experiment_id, attempt, check_seconds, self.request_stop)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._pulse.start()
@@ -78,8 +87,13 @@ class EpochWriter(keras.callbacks.Callback):
         finally:
             self._spent += time.perf_counter() - started
 
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.stop_reason is not None:
+            self.model.stop_training = True  # Keras stops after this batch
+
     def _epoch_end(self, epoch: int, logs: dict[str, Any] | None) -> None:
         if self.stop_reason is not None:
+            self.model.stop_training = True
             return  # stopped by the pulse inside this epoch: its metrics are partial
         number = epoch + 1  # users count epochs from 1, as the notebooks' plots do
         metrics = progress.clean_metrics(logs or {})
@@ -142,7 +156,11 @@ class EpochWriter(keras.callbacks.Callback):
         self._written += len(rows)
         return state
 
-    def _stop(self, reason: str) -> None:
+    def request_stop(self, reason: str) -> None:
+        """From the Pulse thread: note why; the training thread stops the fit (see above)."""
         if self.stop_reason is None:
             self.stop_reason = reason
+
+    def _stop(self, reason: str) -> None:
+        self.request_stop(reason)
         self.model.stop_training = True

@@ -2,9 +2,8 @@
 
 It beats every `every_seconds` whatever the epochs are doing, and reads the cancel flag and the
 claim's fence with the same UPDATE. When it finds the job cancelled or taken over it calls
-`on_stop`, which sets `model.stop_training`: Keras checks that after every batch, so a long
-epoch stops at the next batch, and the fit itself carries no per-batch hook (a batch hook
-would turn off Keras's asynchronous batch dispatch and sync the device every step)."""
+`on_stop` with the reason, from this thread: `on_stop` must only note it, never touch the
+model (see EpochWriter.request_stop)."""
 
 import threading
 import time
