@@ -15,9 +15,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import psycopg
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 
-from models.tables import LOCAL_OWNER
+from models.series_chunks import chunk_rows
+from models.tables import LOCAL_OWNER, MetricChunk
 from tests.e2e.stack import free_port
 from tests.helpers import migrate
 
@@ -45,7 +46,8 @@ def bench_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
 
 def seed_experiment(url: str, epochs: int, seed: int = 0) -> int:
     """A succeeded experiment of `epochs` history rows shaped as the worker writes them
-    (loss, accuracy and their val_ twins), copied in with one COPY; returns its id."""
+    (loss, accuracy and their val_ twins), copied in with one COPY, and their metric_chunks;
+    returns its id."""
     rng = np.random.default_rng(seed)
     steps = np.arange(1, epochs + 1)
     loss = 1 / np.sqrt(steps) + rng.normal(0, 0.01, epochs)
@@ -64,17 +66,31 @@ def seed_experiment(url: str, epochs: int, seed: int = 0) -> int:
         ).scalar_one()
         raw = conn.connection.driver_connection
         assert isinstance(raw, psycopg.Connection)
-        sql = "COPY epoch_metrics (experiment_id, epoch, metrics, recorded_at) FROM STDIN"
-        with raw.cursor() as cursor, cursor.copy(sql) as copy:
-            for i in range(epochs):
-                metrics = {
+        rows = [
+            (
+                i + 1,
+                {
                     "loss": float(loss[i]),
                     "accuracy": float(0.5 + 0.5 * (1 - loss[i] / loss[0])),
                     "val_loss": float(val_loss[i]),
                     "val_accuracy": float(0.5 + 0.4 * (1 - val_loss[i] / val_loss[0])),
-                }
-                copy.write_row((experiment_id, i + 1, json.dumps(metrics), "now"))
+                },
+            )
+            for i in range(epochs)
+        ]
+        sql = "COPY epoch_metrics (experiment_id, epoch, metrics, recorded_at) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for epoch, metrics in rows:
+                copy.write_row((experiment_id, epoch, json.dumps(metrics), "now"))
+        # The metric_chunks of writes of 250 epochs, a second's worth of the circles fit's.
+        chunks = [
+            chunk
+            for start in range(0, epochs, 250)
+            for chunk in chunk_rows(experiment_id, rows[start : start + 250])
+        ]
+        conn.execute(insert(MetricChunk), chunks)
         conn.execute(text("ANALYZE epoch_metrics"))
+        conn.execute(text("ANALYZE metric_chunks"))
     engine.dispose()
     return experiment_id
 

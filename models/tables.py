@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -171,6 +172,26 @@ class EpochMetric(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     experiment: Mapped[Experiment] = relationship(back_populates="epochs")
+
+
+class MetricChunk(Base):
+    """One metric over the consecutive epochs of one write, packed: the series behind
+    downsampled histories and plots. Reading a metric of 100,000 epochs is then ~400 byte
+    strings instead of a value extracted from each of 100,000 jsonb rows (BENCHMARKS.md,
+    "History and plots"). epoch_metrics stays the record: a series whose chunks do not cover
+    its epochs (written before migration 0008, or by a write of non-consecutive epochs) is
+    read from there (models/series_chunks.py)."""
+
+    __tablename__ = "metric_chunks"
+
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    first_epoch: Mapped[int] = mapped_column(primary_key=True)
+    last_epoch: Mapped[int]
+    # float64 little-endian, one per epoch first..last; NaN where the value is null or missing.
+    packed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class DatasetFormat(StrEnum):

@@ -9,11 +9,11 @@ import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, text, update
+from sqlalchemy import func, insert, select, text, update
 
-from api.series import read_series
+from api.series import read_chunked, read_series
 from models.db import session_scope
-from models.tables import EpochMetric, Experiment, utcnow
+from models.tables import EpochMetric, Experiment, MetricChunk, utcnow
 from tests.helpers import circles_spec
 from worker.training import progress
 
@@ -30,22 +30,29 @@ def loss_at(epoch: int) -> float:
     return 1 / math.sqrt(epoch)
 
 
-def write_epochs(experiment_id: int, epochs: range, spike: int | None = None) -> None:
-    """Rows shaped as the worker writes them, in one statement."""
-    rows: list[dict[str, Any]] = []
+def write_epochs(
+    experiment_id: int, epochs: range, spike: int | None = None, chunked: bool = True
+) -> None:
+    """Rows shaped as the worker writes them, in batches of 250 as its flushes do, with their
+    metric_chunks; `chunked=False`: the rows alone, as recorded before migration 0008."""
+    rows: list[tuple[int, dict[str, Any]]] = []
     for epoch in epochs:
         loss = 5.0 if epoch == spike else loss_at(epoch)
         metrics = {"loss": loss, "accuracy": 0.5, "val_loss": 1.1 * loss, "val_accuracy": 0.4}
-        rows.append(
-            {
-                "experiment_id": experiment_id,
-                "epoch": epoch,
-                "metrics": metrics,
-                "recorded_at": utcnow(),
-            }
-        )
+        rows.append((epoch, metrics))
     with session_scope() as session:
-        session.execute(insert(EpochMetric), rows)
+        if not chunked:
+            now = utcnow()
+            session.execute(
+                insert(EpochMetric),
+                [
+                    {"experiment_id": experiment_id, "epoch": e, "metrics": m, "recorded_at": now}
+                    for e, m in rows
+                ],
+            )
+            return
+        for start in range(0, len(rows), 250):
+            progress.store_epochs(session, experiment_id, rows[start : start + 250])
 
 
 def next_link(response: httpx.Response) -> str | None:
@@ -182,3 +189,35 @@ def test_a_series_read_on_postgres_is_in_epoch_order_with_gaps_as_nan(client: Te
     assert len(empty.epochs) == len(empty.values) == 0
     page = client.get(f"/experiments/{experiment_id}/history").json()
     assert page[1:3] == [{"epoch": 2, "loss": 0.25}, {"epoch": 3, "loss": None}]
+
+
+def test_a_series_reads_the_same_from_chunks_as_from_rows(client: TestClient) -> None:
+    """metric_chunks against each row's jsonb (all an experiment recorded before migration
+    0008 has): the same series, downsampled history, and the cut of a resume."""
+    chunked, rows_only = running_experiment(client), running_experiment(client)
+    write_epochs(chunked, range(1, 3_001), spike=1_234)
+    write_epochs(rows_only, range(1, 3_001), spike=1_234, chunked=False)
+    with session_scope() as session:
+        chunks = session.scalar(
+            select(func.count())
+            .select_from(MetricChunk)
+            .where(MetricChunk.experiment_id == chunked)
+        )
+        assert chunks == 4 * 12  # four metrics, twelve writes of 250 epochs
+        assert read_chunked(session, chunked, "loss", 0) is not None  # the chunks served it
+        assert read_chunked(session, rows_only, "loss", 0) is None  # the rows did
+        for metric in ("loss", "val_accuracy"):
+            a, b = (read_series(session, i, metric, from_epoch=700) for i in (chunked, rows_only))
+            assert a.epochs.tolist() == b.epochs.tolist() == list(range(700, 3_001))
+            assert np.array_equal(a.values, b.values)
+    params = {"max_points": 100, "metric": "val_loss"}
+    downsampled = [
+        client.get(f"/experiments/{i}/history", params=params).json() for i in (chunked, rows_only)
+    ]
+    assert downsampled[0] == downsampled[1] and len(downsampled[0]) == 100
+    progress.resume_at(chunked, 2_000)  # a resume from the checkpoint of epoch 2,000
+    write_epochs(chunked, range(2_001, 2_251), spike=2_100)
+    with session_scope() as session:
+        series = read_series(session, chunked, "loss")
+    assert series.epochs.tolist() == list(range(1, 2_251))
+    assert series.values[2_099] == 5.0 and series.values[1_233] == 5.0

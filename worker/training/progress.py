@@ -14,14 +14,15 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from models.db import session_scope
+from models.series_chunks import chunk_rows
 from models.settings import get_settings
-from models.tables import EpochMetric, Experiment, ExperimentStatus, utcnow
+from models.tables import EpochMetric, Experiment, ExperimentStatus, MetricChunk, utcnow
 
 log = logging.getLogger(__name__)
 RUNNING = ExperimentStatus.RUNNING.value
@@ -31,6 +32,7 @@ T = TypeVar("T")
 DB_RETRY_SECONDS = 60.0
 EpochState = Literal["ok", "cancelled", "lost"]
 EPOCHS_TABLE = EpochMetric.metadata.tables[EpochMetric.__tablename__]
+CHUNKS_TABLE = MetricChunk.metadata.tables[MetricChunk.__tablename__]
 COPY_EPOCHS = (
     "COPY epoch_metrics (experiment_id, epoch, metrics, recorded_at) FROM STDIN (FORMAT BINARY)"
 )
@@ -122,6 +124,11 @@ def resume_at(experiment_id: int, epoch: int) -> None:
                 )
             )
             session.execute(
+                delete(MetricChunk).where(
+                    MetricChunk.experiment_id == experiment_id, MetricChunk.last_epoch > epoch
+                )
+            )
+            session.execute(
                 update(Experiment)
                 .where(Experiment.id == experiment_id)
                 # Also a heartbeat: loading data and building the model took time.
@@ -141,12 +148,28 @@ def clean_metrics(logs: Mapping[str, Any]) -> dict[str, float | None]:
 
 
 def store_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
-    """One row per (experiment, epoch): a retried write replaces, never duplicates."""
+    """One row per (experiment, epoch), and the batch's metric_chunks: a retried write
+    replaces, never duplicates."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg":
         _copy_epochs(session, experiment_id, rows)
     else:
         _upsert_epochs(session, experiment_id, rows)
+    _store_chunks(session, experiment_id, rows)
+
+
+def _store_chunks(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
+    """The chunks these epochs overlap are replaced: a retried write's own, or none."""
+    session.execute(
+        delete(MetricChunk).where(
+            MetricChunk.experiment_id == experiment_id,
+            MetricChunk.last_epoch >= rows[0][0],
+            MetricChunk.first_epoch <= rows[-1][0],
+        )
+    )
+    chunks = chunk_rows(experiment_id, rows)
+    if chunks:
+        session.execute(insert(CHUNKS_TABLE), chunks)
 
 
 def _copy_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
@@ -180,9 +203,9 @@ def _upsert_epochs(session: Session, experiment_id: int, rows: list[tuple[int, d
     compiles once and is cached, where a VALUES list would compile anew for every batch
     size (~30 ms for 150 rows)."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
-    stmt = insert(EPOCHS_TABLE)  # Core: the ORM bulk path costs ~2x per row
+    stmt = upsert(EPOCHS_TABLE)  # Core: the ORM bulk path costs ~2x per row
     stmt = stmt.on_conflict_do_update(
         index_elements=["experiment_id", "epoch"],
         set_={"metrics": stmt.excluded.metrics, "recorded_at": stmt.excluded.recorded_at},
