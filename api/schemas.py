@@ -57,7 +57,8 @@ class ExperimentTimings(BaseModel):
     fit_seconds: float = Field(description="Keras fit, with fitq's per-epoch recording")
     recording_seconds: float | None = Field(
         default=None,
-        description="fitq's own share of fit_seconds: writing epochs, checkpoints, heartbeats",
+        description="fitq's own share of fit_seconds: the epoch writes and checkpoints the fit "
+        "waits for, and the CPU time of its background thread's heartbeats and writes",
     )
     first_epoch_at: datetime | None = Field(description="When the first epoch of it ended")
     max_rss_bytes: int = Field(description="The worker process's peak memory so far")

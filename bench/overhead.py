@@ -63,7 +63,7 @@ def recorded(epochs: int, spent: list[float], beats: list[float]) -> float:
     )
     seconds = fit_seconds(epochs, [writer])
     spent.append(writer.spent_seconds)
-    beats.append(writer.heartbeat_seconds)
+    beats.append(writer.background_seconds)
     return seconds
 
 
@@ -95,9 +95,9 @@ def main() -> None:
     print(f"with fitq  median {f:.2f} s  ({1000 * f / args.epochs:.2f} ms/epoch)  runs {fitq}")
     print(f"overhead   {100 * (f - b) / b:+.2f}% (difference of the medians: noisy)")
     share = statistics.median(s / t for s, t in zip(spent, fitq, strict=True))
-    print(f"fitq's own time (its hooks and heartbeat thread): median {100 * share:.2f}% of the fit")
+    print(f"fitq's own time (its hooks, its thread's CPU): median {100 * share:.2f}% of the fit")
     beat_share = statistics.median(s / t for s, t in zip(beats, fitq, strict=True))
-    print(f"  of which the heartbeat thread (wall time): median {100 * beat_share:.2f}%")
+    print(f"  of which the Pulse thread's heartbeats and writes (CPU): {100 * beat_share:.2f}%")
 
 
 if __name__ == "__main__":

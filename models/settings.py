@@ -29,8 +29,8 @@ class Settings(BaseSettings):
     # behind long fits, answered within validate_timeout_seconds or refused with 503.
     validate_queue: str = "validate"
     validate_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
-    # How often a running job's heartbeat thread beats and reads the cancel flag (seconds);
-    # a cancel or a lost claim stops the fit after the batch running then.
+    # How often a running job's background thread beats and reads the cancel flag (seconds);
+    # a cancel or a lost claim stops the fit after at most one more batch.
     cancel_check_seconds: float = Field(default=2.0, gt=0, le=60)
     # Jobs a worker process runs at once; one per process keeps a GPU to one fit.
     worker_concurrency: int = Field(default=1, ge=1, le=64)
@@ -87,9 +87,9 @@ class Settings(BaseSettings):
     # (the circles model saves in ~30 ms). 0 checkpoints after every epoch, whatever it costs.
     checkpoint_every_seconds: float = Field(default=30.0, ge=0, le=24 * 3600)
     # Most seconds a finished epoch waits in the worker before it is written to SQL (and so
-    # readable). Epochs are written in batches: one transaction a second instead of one an
-    # epoch keeps the writes under 1% of fit time even for millisecond epochs. Also never
-    # sooner than 100 x the last write's duration. 0 writes every epoch as it ends.
+    # readable). The job's background thread writes epochs in batches, one transaction a
+    # second instead of one an epoch, and the fit does not wait for it (EpochWriter). 0: the
+    # fit itself writes every epoch as it ends, and waits for each write.
     history_flush_seconds: float = Field(default=1.0, ge=0, le=60)
     # The Keras 3 backend of worker processes (sets KERAS_BACKEND before Keras is imported).
     # JAX by default: on a 2-core CPU it fits the circles model ~16x faster than TensorFlow

@@ -1,13 +1,17 @@
 """The epoch callback against a real (SQLite) database: one row per epoch, cancel, divergence."""
 
+import threading
 import time
 
 import keras
 import numpy as np
+import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment
+from worker.training import progress
 from worker.training.callbacks import EpochWriter
 from worker.training.run import readable_error
 
@@ -154,6 +158,62 @@ def test_nan_loss_is_diverged_and_stored_as_null(sqlite_db: str) -> None:
     tiny_fit(writer, epochs=5, x=x)
     assert writer.stop_reason == "diverged" and writer.diverged_epoch == 1
     assert rows(experiment_id)[0].metrics["loss"] is None
+
+
+class WaitForRows(keras.callbacks.Callback):
+    """At the end of epoch `at`, waits (with a deadline) until SQL holds epoch at - 1, which
+    only the Pulse thread can have written: the fit itself writes only the first epoch."""
+
+    def __init__(self, experiment_id: int, at: int) -> None:
+        super().__init__()
+        self.experiment_id, self.at = experiment_id, at
+        self.seen: list[int] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch + 1 != self.at:
+            return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            self.seen = [r.epoch for r in rows(self.experiment_id)]
+            if self.at - 1 in self.seen:
+                return
+            time.sleep(0.01)
+
+
+def test_the_pulse_thread_writes_the_epochs_while_the_fit_goes_on(sqlite_db: str) -> None:
+    experiment_id = new_experiment(epochs=6)
+    writer = writer_for(experiment_id, flush_seconds=0.02)
+    waiter = WaitForRows(experiment_id, at=4)
+    tiny_fit(writer, epochs=6, extra=[waiter])
+    assert waiter.seen[:3] == [1, 2, 3]  # readable while running, written by the Pulse
+    assert [r.epoch for r in rows(experiment_id)] == [1, 2, 3, 4, 5, 6]  # each once
+    assert writer.background_seconds > 0
+
+
+def test_a_failed_background_write_fails_the_fit_and_keeps_its_epochs(
+    sqlite_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database gone for longer than a write retries, from the Pulse thread: the fit
+    fails at its next epoch end, as a write of its own would have made it, and the epochs of
+    the failed write are written once the database answers (here at once)."""
+    real = progress.write_epochs
+    failed: list[int] = []
+
+    def down_once_for_the_pulse(experiment_id: int, attempt: int | None, batch: list) -> str:
+        if threading.current_thread().name.startswith("pulse-") and not failed:
+            failed.extend(epoch for epoch, _ in batch)
+            raise OperationalError("INSERT", {}, Exception("the database went away"))
+        return real(experiment_id, attempt, batch)
+
+    monkeypatch.setattr(progress, "write_epochs", down_once_for_the_pulse)
+    experiment_id = new_experiment(epochs=50)
+    writer = writer_for(experiment_id, flush_seconds=0.02)
+    with pytest.raises(OperationalError, match="the database went away"):
+        tiny_fit(writer, epochs=50)
+    writer.close_after_failure()  # as run.py does
+    assert failed and failed[0] > 1
+    recorded = [r.epoch for r in rows(experiment_id)]
+    assert recorded == list(range(1, len(recorded) + 1)) and set(failed) <= set(recorded)
 
 
 def test_readable_error_drops_embedded_tracebacks() -> None:

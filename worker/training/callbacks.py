@@ -2,8 +2,8 @@
 cancel, divergence, a lost claim or a warm shutdown."""
 
 import logging
+import threading
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,6 @@ import keras
 from models.tables import utcnow
 from worker import shutdown
 from worker.training import progress
-from worker.training.cadence import Cadence
 from worker.training.checkpoint import Checkpointer
 from worker.training.pulse import Pulse
 
@@ -20,19 +19,23 @@ log = logging.getLogger(__name__)
 
 
 class EpochWriter(keras.callbacks.Callback):
-    """Keeps finished epochs in memory and writes them in one transaction when
-    `flush_seconds` have passed (see Cadence), when a checkpoint is due, when the fit stops,
-    and always for the first epoch, so a new job shows progress at once. One write a second
-    instead of one an epoch is what keeps fitq's share of a millisecond-epoch fit under 2%
-    (bench.overhead: ~1.5% on PostgreSQL, ~1.2% on SQLite).
+    """Records a fit's epochs without making it wait for the database. Finished epochs are
+    kept in memory, and the Pulse thread, which beats every `check_seconds` or
+    `flush_seconds` if shorter, writes them with a beat once `flush_seconds` have passed
+    since the last write, in one transaction: the fit only appends a row. The fit itself
+    writes, and waits, only where it must: the first epoch (a new job shows progress at
+    once), before a checkpoint, on divergence, on a warm shutdown, at the end, and every
+    epoch when `flush_seconds` is 0. Writes happen one at a time and in epoch order.
 
     Rows before checkpoints: a checkpoint is only taken right after a write, of the epoch just
     written, so a checkpoint is never ahead of the history (a crash leaves rows after the
     last checkpoint, which the resume removes and rewrites).
 
-    The heartbeat and the cancel flag are the Pulse thread's; when it stops the fit inside an
-    epoch, that partial epoch is not recorded. `stop_reason` says why the fit stopped:
-    cancelled, diverged, shutdown, or lost (another attempt owns the job now).
+    When a write or a beat finds the job cancelled or taken over, the fit stops; a partial
+    epoch is not recorded. `stop_reason` says why the fit stopped: cancelled, diverged,
+    shutdown, or lost (another attempt owns the job now). A background write that fails
+    (the database gone for longer than progress.retrying waits) keeps its rows and fails the
+    fit at its next epoch end, as a write in the fit would have.
 
     Only the training thread touches `self.model`: it sets `model.stop_training` at the next
     batch's start when the Pulse asked for a stop, or at the epoch's end. On JAX, reading
@@ -50,35 +53,39 @@ class EpochWriter(keras.callbacks.Callback):
         check_seconds: float,
         attempt: int | None = None,
         checkpointer: Checkpointer | None = None,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.experiment_id = experiment_id
         self.attempt = attempt
         self.checkpointer = checkpointer
-        self.clock = clock
+        self.flush_seconds = flush_seconds
         self.stop_reason: str | None = None
         self.diverged_epoch: int | None = None
         self.first_epoch_at: datetime | None = None
         self._pending: list[tuple[int, dict[str, float | None]]] = []
-        self._flushes = Cadence(flush_seconds, clock)
+        self._pending_lock = threading.Lock()  # held only to append or to take the rows
+        self._write_lock = threading.Lock()  # one write at a time, in epoch order
+        self._failure: Exception | None = None
         self._written = 0
+        self._last_write = time.monotonic()
         self._spent = 0.0
-        self._pulse = Pulse(experiment_id, attempt, check_seconds, self.request_stop)
+        every = min(check_seconds, flush_seconds) if flush_seconds > 0 else check_seconds
+        self._pulse = Pulse(f"pulse-{experiment_id}", every, self._beat, self.request_stop)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._pulse.start()
 
     @property
     def spent_seconds(self) -> float:
-        """fitq's own time in this fit: these hooks (metrics, writes, checkpoints) and the
-        heartbeat thread's beats. Reported in the experiment's timings."""
-        return self._spent + self._pulse.spent_seconds
+        """fitq's own time in this fit: these hooks (metrics, the writes the fit waits for,
+        checkpoints) and the CPU time of the Pulse thread's beats and writes. Reported in the
+        experiment's timings."""
+        return self._spent + self._pulse.cpu_seconds
 
     @property
-    def heartbeat_seconds(self) -> float:
-        """The heartbeat thread's part of spent_seconds."""
-        return self._pulse.spent_seconds
+    def background_seconds(self) -> float:
+        """The Pulse thread's part of spent_seconds (CPU time)."""
+        return self._pulse.cpu_seconds
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         started = time.perf_counter()
@@ -92,12 +99,15 @@ class EpochWriter(keras.callbacks.Callback):
             self.model.stop_training = True  # Keras stops after this batch
 
     def _epoch_end(self, epoch: int, logs: dict[str, Any] | None) -> None:
+        if self._failure is not None:
+            raise self._failure  # a background write gave up: the fit fails, rows kept
         if self.stop_reason is not None:
             self.model.stop_training = True
             return  # stopped by the pulse inside this epoch: its metrics are partial
         number = epoch + 1  # users count epochs from 1, as the notebooks' plots do
         metrics = progress.clean_metrics(logs or {})
-        self._pending.append((number, metrics))
+        with self._pending_lock:
+            self._pending.append((number, metrics))
         if self.first_epoch_at is None:
             self.first_epoch_at = utcnow()
         diverged = "loss" in metrics and metrics["loss"] is None  # None: NaN or infinite
@@ -107,9 +117,9 @@ class EpochWriter(keras.callbacks.Callback):
             or checkpoint_due
             or shutdown.requested()
             or self._written == 0
-            or self._flushes.due()
+            or self.flush_seconds == 0
         ):
-            return
+            return  # the Pulse writes it
         state = self.flush()
         if state == "lost":
             self._stop("lost")
@@ -147,13 +157,39 @@ class EpochWriter(keras.callbacks.Callback):
             )
 
     def flush(self) -> progress.EpochState:
-        if not self._pending:
+        """Write the pending epochs now (with the heartbeat), after any write under way."""
+        with self._write_lock:
+            return self._write_pending()
+
+    def _beat(self) -> progress.EpochState:
+        """The Pulse thread's beat: the pending epochs with the heartbeat, or the heartbeat
+        alone. A failed write keeps its rows for the fit's own write (see _epoch_end), and
+        this thread only beats from then on."""
+        with self._write_lock:
+            due = time.monotonic() - self._last_write >= self.flush_seconds
+            if self._failure is not None or not self._pending or not due:
+                return progress.heartbeat(self.experiment_id, self.attempt)
+            try:
+                return self._write_pending()
+            except Exception as exc:  # raised in the fit's thread at its next epoch end
+                log.warning("experiment %s: background write failed: %s", self.experiment_id, exc)
+                self._failure = exc
+                return "ok"
+
+    def _write_pending(self) -> progress.EpochState:
+        """Under _write_lock."""
+        with self._pending_lock:
+            rows, self._pending = self._pending, []
+        if not rows:
             return "ok"
-        started = self.clock()
-        rows, self._pending = self._pending, []
-        state = progress.write_epochs(self.experiment_id, self.attempt, rows)
-        self._flushes.ran(started)
+        try:
+            state = progress.write_epochs(self.experiment_id, self.attempt, rows)
+        except Exception:
+            with self._pending_lock:
+                self._pending = rows + self._pending
+            raise
         self._written += len(rows)
+        self._last_write = time.monotonic()
         return state
 
     def request_stop(self, reason: str) -> None:

@@ -1,34 +1,35 @@
-"""A running job's heartbeat, on a thread of its own.
+"""A running job's background thread: its heartbeat, and the epoch writes the fit does not
+wait for.
 
-It beats every `every_seconds` whatever the epochs are doing, and reads the cancel flag and the
-claim's fence with the same UPDATE. When it finds the job cancelled or taken over it calls
-`on_stop` with the reason, from this thread: `on_stop` must only note it, never touch the
-model (see EpochWriter.request_stop)."""
+Every `every_seconds`, whatever the epochs are doing, it calls `beat`, which writes the epochs
+finished since the last write with the heartbeat, or beats alone (see EpochWriter); the same
+UPDATE reads the cancel flag and the claim's fence. When a beat finds the job cancelled or
+taken over it calls `on_stop` with the reason, from this thread: `on_stop` must only note it,
+never touch the model (see EpochWriter.request_stop)."""
 
 import threading
 import time
 from collections.abc import Callable
 
-from worker.training import progress
+from worker.training.progress import EpochState
 
 
 class Pulse:
     def __init__(
         self,
-        experiment_id: int,
-        attempt: int | None,
+        name: str,
         every_seconds: float,
+        beat: Callable[[], EpochState],
         on_stop: Callable[[str], None],
     ) -> None:
-        self.experiment_id = experiment_id
-        self.attempt = attempt
         self.every_seconds = every_seconds
+        self.beat = beat
         self.on_stop = on_stop
-        self.spent_seconds = 0.0
+        # CPU time of the beats: what this thread could take from the fit's (the GIL, a
+        # core); the time it waits for the database it does not.
+        self.cpu_seconds = 0.0
         self._done = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"pulse-{experiment_id}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -40,9 +41,9 @@ class Pulse:
 
     def _run(self) -> None:
         while not self._done.wait(self.every_seconds):
-            started = time.perf_counter()
-            state = progress.heartbeat(self.experiment_id, self.attempt)
-            self.spent_seconds += time.perf_counter() - started
+            started = time.thread_time()
+            state = self.beat()
+            self.cpu_seconds += time.thread_time() - started
             if state != "ok":
                 self.on_stop(state)
                 return
