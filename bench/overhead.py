@@ -1,7 +1,7 @@
 """fitq's per-epoch cost inside one process: the circles fit (Dense 500, 30 samples, one batch an
 epoch, so epochs of a few milliseconds) bare, then with fitq's EpochWriter recording it into a
 real database, alternating, several times. Run: python -m bench.overhead [--epochs N]
-[--repeats R] [--database-url URL]; the backend is FITQ_KERAS_BACKEND's (default jax)."""
+[--repeats R] [--database-url URL] [--tiny]; the backend is FITQ_KERAS_BACKEND's (default jax)."""
 
 import argparse
 import os
@@ -25,11 +25,11 @@ from worker.training.callbacks import EpochWriter  # noqa: E402
 from worker.training.checkpoint import Checkpointer, warm_up  # noqa: E402
 
 
-def circles_model() -> keras.Model:
+def circles_model(units: int) -> keras.Model:
     model = keras.Sequential(
         [
             keras.Input((2,)),
-            keras.layers.Dense(500, activation="relu"),
+            keras.layers.Dense(units, activation="relu"),
             keras.layers.Dense(1, activation="sigmoid"),
         ]
     )
@@ -37,18 +37,20 @@ def circles_model() -> keras.Model:
     return model
 
 
-def fit_seconds(epochs: int, callbacks: list[keras.callbacks.Callback]) -> float:
+def fit_seconds(epochs: int, callbacks: list[keras.callbacks.Callback], tiny: bool) -> float:
+    """tiny: Dense 16 and no validation, the shortest epochs Keras makes here (~2 ms on JAX)."""
     x, y = make_circles(n_samples=100, noise=0.1, random_state=1)
-    model = circles_model()
+    model = circles_model(16 if tiny else 500)
+    validation = None if tiny else (x[30:], y[30:])
     started = time.perf_counter()
     model.fit(
-        x[:30], y[:30], validation_data=(x[30:], y[30:]), epochs=epochs, verbose=0,
+        x[:30], y[:30], validation_data=validation, epochs=epochs, verbose=0,
         callbacks=callbacks,
     )  # fmt: skip
     return time.perf_counter() - started
 
 
-def recorded(epochs: int, spent: list[float], beats: list[float]) -> float:
+def recorded(epochs: int, spent: list[float], beats: list[float], tiny: bool) -> float:
     settings = get_settings()
     with db.session_scope() as session:
         experiment = Experiment(spec={}, epochs_total=epochs, status="running")
@@ -61,7 +63,7 @@ def recorded(epochs: int, spent: list[float], beats: list[float]) -> float:
         check_seconds=settings.cancel_check_seconds,
         checkpointer=Checkpointer(experiment_id, settings.checkpoint_every_seconds),
     )
-    seconds = fit_seconds(epochs, [writer])
+    seconds = fit_seconds(epochs, [writer], tiny)
     spent.append(writer.spent_seconds)
     beats.append(writer.background_seconds)
     return seconds
@@ -72,6 +74,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--tiny", action="store_true", help="Dense 16, no validation: ~2 ms epochs")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="fitq-overhead-"))
     url = args.database_url or f"sqlite:///{folder / 'fitq.db'}"
@@ -80,15 +83,15 @@ def main() -> None:
     migrate(url)
     # Outside the measurement, as a warm worker process has done before its first job: the
     # fit's compilation, and Keras's saving code (worker.tasks warms it at process start).
-    fit_seconds(20, [])
+    fit_seconds(20, [], args.tiny)
     warm_up()
     bare: list[float] = []
     fitq: list[float] = []
     spent: list[float] = []
     beats: list[float] = []
     for _ in range(args.repeats):
-        bare.append(fit_seconds(args.epochs, []))
-        fitq.append(recorded(args.epochs, spent, beats))
+        bare.append(fit_seconds(args.epochs, [], args.tiny))
+        fitq.append(recorded(args.epochs, spent, beats, args.tiny))
     b, f = statistics.median(bare), statistics.median(fitq)
     print(f"backend {keras.backend.backend()}, database {url.split(':')[0]}, {args.epochs} epochs")
     print(f"bare fit   median {b:.2f} s  ({1000 * b / args.epochs:.2f} ms/epoch)  runs {bare}")
