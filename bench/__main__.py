@@ -11,7 +11,7 @@ import typer
 from bench import render, results
 from bench.runner import Options, benchmark
 from bench.stack import ROOT, stop_on_sigterm
-from bench.workloads import WORKLOADS
+from bench.workloads import DEFAULT_WORKLOADS, WORKLOADS
 
 app = typer.Typer(help=__doc__, add_completion=False)
 KNOWN_BACKENDS = ("tensorflow", "jax", "torch")
@@ -42,7 +42,7 @@ def main(
     ctx: typer.Context,
     workloads: Annotated[
         str, typer.Option(help="Comma-separated: " + ", ".join(WORKLOADS))
-    ] = ",".join(WORKLOADS),
+    ] = ",".join(DEFAULT_WORKLOADS),
     backends: Annotated[
         str | None,
         typer.Option(

@@ -9,7 +9,9 @@ METHOD = (
     "included), fitq from POST to the poll that sees every experiment succeeded, on a warm, "
     "idle worker. Fit times: around the fit calls in the bare script, and as the worker "
     "reports them (GET /experiments/{id} `timings`). Curves agree when the largest difference "
-    "of a model's median final val_loss is within the spread (max - min) of the bare repeats."
+    "of a model's median final val_loss is within the spread (max - min) of the bare repeats; "
+    "for that model, the rank test's p is a two-sided Mann-Whitney U test of the two sides' "
+    "final val_loss (below 0.05: the draws look like two distributions)."
 )
 
 

@@ -5,6 +5,8 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from scipy.stats import mannwhitneyu
+
 from bench.format import bytes_text, ratio_text, seconds_text
 from bench.results import Line
 from bench.workloads import WORKLOADS
@@ -34,6 +36,10 @@ class Agreement:
     model: str
     delta: float  # |median fitq - median bare|
     spread: float | None  # max - min over the bare repeats (None with fewer than two)
+    # Two-sided Mann-Whitney U test of the two sides' final val_loss (None with fewer than two
+    # runs a side). The spread test grows stricter the fewer the bare runs and the tighter
+    # they happen to fall; this one asks whether the draws could come from one distribution.
+    p_value: float | None = None
 
     @property
     def within_noise(self) -> bool | None:
@@ -87,8 +93,15 @@ def agreement(bare: list[Line], fitq: list[Line]) -> Agreement | None:
         if fitq_value is None or bare_value is None:
             continue
         spread = max(bare_values) - min(bare_values) if len(bare_values) > 1 else None
-        found.append(Agreement(model, abs(fitq_value - bare_value), spread))
+        p_value = rank_test(_final_val_loss(fitq, model), bare_values)
+        found.append(Agreement(model, abs(fitq_value - bare_value), spread, p_value))
     return max(found, key=lambda a: a.delta, default=None)
+
+
+def rank_test(first: list[float], second: list[float]) -> float | None:
+    if len(first) < 2 or len(second) < 2:
+        return None
+    return float(mannwhitneyu(first, second, alternative="two-sided").pvalue)
 
 
 def _final_val_loss(lines: list[Line], model: str) -> list[float]:
@@ -108,8 +121,8 @@ HEADER = (
     "| workload | backend | runs bare / fitq | bare wall | fitq wall | fitq / bare | "
     f"target <= {SPEED_TARGET:g} | bare fit | worker fit | submit -> first epoch | "
     "peak RSS bare | peak RSS fitq | curves: max abs diff of final val_loss (model) | "
-    "bare spread | within noise |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "bare spread | within noise | rank test p |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -140,6 +153,7 @@ def row(cell: Cell) -> str:
         "n/a" if agree is None else f"{agree.delta:.4f} ({agree.model})",
         "n/a" if agree is None or agree.spread is None else f"{agree.spread:.4f}",
         _verdict(None if agree is None else agree.within_noise),
+        "n/a" if agree is None or agree.p_value is None else f"{agree.p_value:.2f}",
     ]  # fmt: skip
     return "| " + " | ".join(cells_text) + " |"
 

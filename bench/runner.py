@@ -27,7 +27,7 @@ from bench.stack import (
     temporary_database,
     worker_process,
 )
-from bench.workloads import WARM_UP, WORKLOADS
+from bench.workloads import IMDB_WORKLOADS, WARM_UP, WORKLOADS
 
 console = Console(stderr=True)
 WARM_UP_TIMEOUT = 900.0
@@ -54,7 +54,7 @@ def benchmark(options: Options) -> None:
     config = StackConfig(options.pg_admin_url, options.redis_url, work_dir, logs, run_id)
     ctx = RunContext(config, options.epochs_override, options.timeout_seconds)
     try:
-        if "imdb_study" in options.workloads:
+        if set(IMDB_WORKLOADS) & set(options.workloads):
             console.print(f"writing the synthetic imdb.npz into {config.keras_datasets}")
             write_imdb(config.keras_datasets)
         with temporary_database(config) as postgres:

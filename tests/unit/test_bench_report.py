@@ -63,7 +63,7 @@ def test_medians_ratio_and_targets_of_each_side() -> None:
     assert cells[:7] == ["circles", "jax", "3 / 3", "20.0 s", "13.0 s", "0.65", "yes"]
     assert cells[7:12] == ["9.00 s", "11.0 s", "0.50 s", "310 MiB", "210 MiB"]
     # medians 0.53 (bare) and 0.53 (fitq): within the bare repeats' spread 0.56 - 0.50
-    assert cells[12:] == ["0.0000 (circles)", "0.0600", "yes"]
+    assert cells[12:] == ["0.0000 (circles)", "0.0600", "yes", "1.00"]
     assert "Run abc on 2026-01-02T03:04:05+00:00: 2 CPUs (Some CPU), 8.00 GiB" in text
     assert "keras 3.15.1" in text and "not a benchmark" not in text.lower()
 
@@ -72,7 +72,7 @@ def test_what_this_fitq_does_not_report_is_na_and_a_slow_fitq_misses_the_target(
     lines = [META, run("bare", 10.0, 0.5), run("fitq", 11.0, 0.9)]
     cells = table_row(render.markdown(lines), "| circles")
     assert cells[5:11] == ["1.10", "no", "n/a", "n/a", "n/a", "n/a"]
-    assert cells[12:] == ["0.4000 (circles)", "n/a", "n/a"]  # one bare run: no spread
+    assert cells[12:] == ["0.4000 (circles)", "n/a", "n/a", "n/a"]  # one bare run: no spread
 
 
 def test_a_worker_that_reports_another_backend_is_flagged() -> None:
@@ -122,6 +122,22 @@ def test_agreement_names_the_model_that_differs_most() -> None:
     assert found is not None
     assert (found.model, found.delta, found.within_noise) == ("b", pytest.approx(0.7), False)
     assert found.spread == pytest.approx(0.4)
+
+
+def test_the_rank_test_tells_two_distributions_apart_where_the_spread_test_cannot() -> None:
+    def lines(values: list[float]) -> list[dict[str, Any]]:
+        return [{"final": {"m": {"val_loss": v}}} for v in values]
+
+    # Five tight bare draws and five wide fitq draws around them: the spread test
+    # fails them, the rank test finds nothing.
+    same = agreement(lines([0.94, 0.95, 0.96, 0.95, 0.945]), lines([0.80, 0.90, 0.99, 1.02, 1.1]))
+    assert same is not None and same.within_noise is False
+    assert same.p_value is not None and same.p_value > 0.5
+    # Every fitq draw above every bare draw: p = 2 / C(10, 5) = 0.0079.
+    apart = agreement(lines([0.90, 0.91, 0.92, 0.93, 0.94]), lines([1.0, 1.01, 1.02, 1.03, 1.04]))
+    assert apart is not None and apart.p_value == pytest.approx(2 / 252, rel=1e-3)
+    one = agreement(lines([0.9]), lines([1.0, 1.1]))
+    assert one is not None and one.p_value is None  # fewer than two runs a side
 
 
 def test_median_and_ratio_skip_what_is_missing() -> None:

@@ -89,3 +89,13 @@ def test_each_repeat_of_the_study_trains_from_a_draw_of_its_own() -> None:
     seeds = [study.submission(None, r).body["base"]["fit"]["seed"] for r in (0, 1, 2)]
     assert seeds == [0, 1, 2]
     assert "seed" not in WORKLOADS["circles"].submission(None, 1).body["fit"]
+
+
+def test_imdb_baseline_is_the_studys_baseline_alone_on_both_sides() -> None:
+    workload = WORKLOADS["imdb_baseline"]
+    assert workload.bare_argv() == ["-m", "bench.bare.imdb", "baseline"]
+    study = StudyCreate.model_validate(workload.submission(None, 4).body)
+    assert [v.name for v in study.variants or []] == ["baseline"]
+    assert study.base.fit.seed == 4  # a draw of its own, as each repeat of the study
+    whole = StudyCreate.model_validate(body("imdb_study"))
+    assert study.base.model_dump(exclude={"fit"}) == whole.base.model_dump(exclude={"fit"})
