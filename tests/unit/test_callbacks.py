@@ -11,8 +11,10 @@ from sqlalchemy.exc import OperationalError
 
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment
+from worker import shutdown
 from worker.training import progress
 from worker.training.callbacks import EpochWriter
+from worker.training.checkpoint import Checkpointer
 from worker.training.run import readable_error
 
 
@@ -214,6 +216,88 @@ def test_a_failed_background_write_fails_the_fit_and_keeps_its_epochs(
     assert failed and failed[0] > 1
     recorded = [r.epoch for r in rows(experiment_id)]
     assert recorded == list(range(1, len(recorded) + 1)) and set(failed) <= set(recorded)
+
+
+class Model:
+    """What the writer touches of a model outside a fit: the stop flag."""
+
+    stop_training = False
+
+
+def test_fast_path_epochs_are_written_cleaned_and_a_nan_loss_still_diverges(
+    sqlite_db: str,
+) -> None:
+    experiment_id = new_experiment(epochs=10)
+    writer = writer_for(experiment_id, flush_seconds=3600)
+    writer.set_model(Model())  # type: ignore[arg-type]
+    writer.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.6})  # the first one is written at once
+    assert [r.epoch for r in rows(experiment_id)] == [1]
+    writer.on_epoch_end(1, {"loss": 0.4, "val_loss": float("inf")})  # kept, not written
+    writer.on_epoch_end(2, {"loss": 0.3, "val_loss": 0.5})
+    assert [r.epoch for r in rows(experiment_id)] == [1] and writer.stop_reason is None
+    writer.on_epoch_end(3, {"loss": float("nan"), "val_loss": 0.5})
+    assert writer.stop_reason == "diverged" and writer.diverged_epoch == 4
+    written = {r.epoch: r.metrics for r in rows(experiment_id)}
+    assert written[2] == {"loss": 0.4, "val_loss": None}  # JSON has no Infinity
+    assert written[4] == {"loss": None, "val_loss": 0.5}
+
+
+class RecordingCheckpointer(Checkpointer):
+    def __init__(self, experiment_id: int, every_seconds: float) -> None:
+        super().__init__(experiment_id, every_seconds)
+        self.epochs: list[int] = []
+
+    def save(self, model: keras.Model, epoch: int) -> None:
+        started = self.clock()
+        self.epochs.append(epoch)
+        self._cadence.ran(started)
+
+
+class SlowAfter(keras.callbacks.Callback):
+    """From epoch `at` on, each epoch takes at least `seconds` (with the writer's fast path
+    otherwise, a fit of millisecond epochs could end before the Pulse's next tick)."""
+
+    def __init__(self, at: int, seconds: float) -> None:
+        super().__init__()
+        self.at, self.seconds = at, seconds
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch + 1 >= self.at:
+            time.sleep(self.seconds)
+
+
+def test_checkpoints_come_due_during_fast_path_epochs(sqlite_db: str) -> None:
+    experiment_id = new_experiment(epochs=30)
+    checkpointer = RecordingCheckpointer(experiment_id, every_seconds=0.1)
+    writer = EpochWriter(experiment_id, 3600, check_seconds=0.05, checkpointer=checkpointer)
+    tiny_fit(writer, epochs=30, extra=[SlowAfter(at=1, seconds=0.02)])
+    # At least 0.6 s of epochs, a checkpoint due every 0.1 s: the Pulse's ticks end the fast
+    # path, the epoch writes its history, then checkpoints.
+    assert len(checkpointer.epochs) >= 2, checkpointer.epochs
+    assert [r.epoch for r in rows(experiment_id)] == list(range(1, 31))
+
+
+class ShutdownAt(keras.callbacks.Callback):
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch + 1 == self.at:
+            shutdown._mark()  # what SIGUSR2 does in a pool process
+
+
+def test_a_warm_shutdown_during_fast_path_epochs_stops_the_fit(sqlite_db: str) -> None:
+    experiment_id = new_experiment(epochs=400)
+    writer = writer_for(experiment_id, flush_seconds=3600, check_seconds=0.05)
+    try:
+        tiny_fit(writer, epochs=400, extra=[ShutdownAt(at=3), SlowAfter(at=3, seconds=0.01)])
+    finally:
+        shutdown._stop.clear()
+    assert writer.stop_reason == "shutdown"
+    recorded = [r.epoch for r in rows(experiment_id)]
+    # Seen at a tick (every 0.05 s here), not only at the next beat or the end of the fit.
+    assert 3 <= len(recorded) < 100 and recorded == list(range(1, len(recorded) + 1))
 
 
 def test_readable_error_drops_embedded_tracebacks() -> None:

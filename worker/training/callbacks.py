@@ -2,8 +2,10 @@
 cancel, divergence, a lost claim or a warm shutdown."""
 
 import logging
+import math
 import threading
 import time
+from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +28,12 @@ class EpochWriter(keras.callbacks.Callback):
     writes, and waits, only where it must: the first epoch (a new job shows progress at
     once), before a checkpoint, on divergence, on a warm shutdown, at the end, and every
     epoch when `flush_seconds` is 0. Writes happen one at a time and in epoch order.
+
+    The fast path: an epoch with nothing due (the Pulse's ticks mark a checkpoint or a warm
+    shutdown due, a beat a stop or a failed write) and a finite loss only appends Keras's
+    logs (a new dict each epoch) to a deque, and the Pulse thread cleans them when it writes:
+    at millisecond epochs every microsecond here is a tenth of a percent of the fit
+    (BENCHMARKS.md, "Per-epoch overhead").
 
     Rows before checkpoints: a checkpoint is only taken right after a write, of the epoch just
     written, so a checkpoint is never ahead of the history (a crash leaves rows after the
@@ -62,15 +70,19 @@ class EpochWriter(keras.callbacks.Callback):
         self.stop_reason: str | None = None
         self.diverged_epoch: int | None = None
         self.first_epoch_at: datetime | None = None
-        self._pending: list[tuple[int, dict[str, float | None]]] = []
-        self._pending_lock = threading.Lock()  # held only to append or to take the rows
+        # Epochs not written yet, as (epoch, Keras's logs): appended by the fit, taken by
+        # writes; a deque's append and popleft need no lock.
+        self._pending: deque[tuple[int, dict[str, Any]]] = deque()
         self._write_lock = threading.Lock()  # one write at a time, in epoch order
         self._failure: Exception | None = None
         self._written = 0
         self._last_write = time.monotonic()
         self._spent = 0.0
+        self._calm = False  # the next epoch may take the fast path (the first one may not)
         every = min(check_seconds, flush_seconds) if flush_seconds > 0 else check_seconds
-        self._pulse = Pulse(f"pulse-{experiment_id}", every, self._beat, self.request_stop)
+        self._pulse = Pulse(
+            f"pulse-{experiment_id}", every, self._beat, self.request_stop, tick=self._tick
+        )
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._pulse.start()
@@ -90,7 +102,12 @@ class EpochWriter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         started = time.perf_counter()
         try:
-            self._epoch_end(epoch, logs)
+            logs = logs or {}
+            loss = logs.get("loss")
+            if self._calm and (loss is None or math.isfinite(loss)):
+                self._pending.append((epoch + 1, logs))  # the fast path: the Pulse writes it
+            else:
+                self._epoch_end(epoch, logs)
         finally:
             self._spent += time.perf_counter() - started
 
@@ -98,19 +115,24 @@ class EpochWriter(keras.callbacks.Callback):
         if self.stop_reason is not None:
             self.model.stop_training = True  # Keras stops after this batch
 
-    def _epoch_end(self, epoch: int, logs: dict[str, Any] | None) -> None:
+    def _epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        try:
+            self._slow_epoch_end(epoch, logs)
+        finally:
+            self._calm = not self._due()
+
+    def _slow_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
         if self._failure is not None:
             raise self._failure  # a background write gave up: the fit fails, rows kept
         if self.stop_reason is not None:
             self.model.stop_training = True
             return  # stopped by the pulse inside this epoch: its metrics are partial
         number = epoch + 1  # users count epochs from 1, as the notebooks' plots do
-        metrics = progress.clean_metrics(logs or {})
-        with self._pending_lock:
-            self._pending.append((number, metrics))
+        self._pending.append((number, logs))
         if self.first_epoch_at is None:
             self.first_epoch_at = utcnow()
-        diverged = "loss" in metrics and metrics["loss"] is None  # None: NaN or infinite
+        loss = logs.get("loss")
+        diverged = loss is not None and not math.isfinite(loss)
         checkpoint_due = self.checkpointer is not None and self.checkpointer.due()
         if not (
             diverged
@@ -161,6 +183,24 @@ class EpochWriter(keras.callbacks.Callback):
         with self._write_lock:
             return self._write_pending()
 
+    def _due(self) -> bool:
+        """Whether the next epoch must take the slow path: something the fit itself has to
+        do or to see is due."""
+        return (
+            self._written == 0
+            or self.flush_seconds == 0
+            or self.stop_reason is not None
+            or self._failure is not None
+            or shutdown.requested()
+            or (self.checkpointer is not None and self.checkpointer.due())
+        )
+
+    def _tick(self) -> None:
+        """The Pulse thread, between beats: only ever ends the fast path; the fit's next slow
+        epoch decides when it starts again."""
+        if self._due():
+            self._calm = False
+
     def _beat(self) -> progress.EpochState:
         """The Pulse thread's beat: the pending epochs with the heartbeat, or the heartbeat
         alone. A failed write keeps its rows for the fit's own write (see _epoch_end), and
@@ -174,19 +214,20 @@ class EpochWriter(keras.callbacks.Callback):
             except Exception as exc:  # raised in the fit's thread at its next epoch end
                 log.warning("experiment %s: background write failed: %s", self.experiment_id, exc)
                 self._failure = exc
+                self._calm = False
                 return "ok"
 
     def _write_pending(self) -> progress.EpochState:
-        """Under _write_lock."""
-        with self._pending_lock:
-            rows, self._pending = self._pending, []
+        """Under _write_lock. Takes the rows the fit has appended so far (it may append more
+        meanwhile) and writes them with their metrics cleaned."""
+        rows = [self._pending.popleft() for _ in range(len(self._pending))]
         if not rows:
             return "ok"
+        cleaned = [(epoch, progress.clean_metrics(logs)) for epoch, logs in rows]
         try:
-            state = progress.write_epochs(self.experiment_id, self.attempt, rows)
+            state = progress.write_epochs(self.experiment_id, self.attempt, cleaned)
         except Exception:
-            with self._pending_lock:
-                self._pending = rows + self._pending
+            self._pending.extendleft(reversed(rows))  # back in front of any appended since
             raise
         self._written += len(rows)
         self._last_write = time.monotonic()
@@ -196,6 +237,7 @@ class EpochWriter(keras.callbacks.Callback):
         """From the Pulse thread: note why; the training thread stops the fit (see above)."""
         if self.stop_reason is None:
             self.stop_reason = reason
+        self._calm = False
 
     def _stop(self, reason: str) -> None:
         self.request_stop(reason)

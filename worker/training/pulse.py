@@ -5,7 +5,9 @@ Every `every_seconds`, whatever the epochs are doing, it calls `beat`, which wri
 finished since the last write with the heartbeat, or beats alone (see EpochWriter); the same
 UPDATE reads the cancel flag and the claim's fence. When a beat finds the job cancelled or
 taken over it calls `on_stop` with the reason, from this thread: `on_stop` must only note it,
-never touch the model (see EpochWriter.request_stop)."""
+never touch the model (see EpochWriter.request_stop). Between beats, at least every
+`tick_seconds`, it calls `tick`: checks that need no database (is a checkpoint due, was a
+warm shutdown asked for), which the fit's epochs then need not make themselves."""
 
 import threading
 import time
@@ -21,12 +23,16 @@ class Pulse:
         every_seconds: float,
         beat: Callable[[], EpochState],
         on_stop: Callable[[str], None],
+        tick: Callable[[], None] | None = None,
+        tick_seconds: float = 1.0,
     ) -> None:
         self.every_seconds = every_seconds
+        self.tick_seconds = min(tick_seconds, every_seconds)
         self.beat = beat
         self.on_stop = on_stop
-        # CPU time of the beats: what this thread could take from the fit's (the GIL, a
-        # core); the time it waits for the database it does not.
+        self.tick = tick
+        # CPU time of the beats and ticks: what this thread could take from the fit's (the
+        # GIL, a core); the time it waits for the database it does not.
         self.cpu_seconds = 0.0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -40,9 +46,15 @@ class Pulse:
             self._thread.join()
 
     def _run(self) -> None:
-        while not self._done.wait(self.every_seconds):
+        next_beat = time.monotonic() + self.every_seconds
+        while not self._done.wait(min(self.tick_seconds, max(0.0, next_beat - time.monotonic()))):
             started = time.thread_time()
-            state = self.beat()
+            state: EpochState = "ok"
+            if self.tick is not None:
+                self.tick()
+            if time.monotonic() >= next_beat:
+                state = self.beat()
+                next_beat = time.monotonic() + self.every_seconds
             self.cpu_seconds += time.thread_time() - started
             if state != "ok":
                 self.on_stop(state)
