@@ -89,18 +89,32 @@ def main() -> None:
     fitq: list[float] = []
     spent: list[float] = []
     beats: list[float] = []
-    for _ in range(args.repeats):
-        bare.append(fit_seconds(args.epochs, [], args.tiny))
-        fitq.append(recorded(args.epochs, spent, beats, args.tiny))
+    for repeat in range(args.repeats):
+        # Alternating which goes first, so that neither always follows the other.
+        if repeat % 2:
+            fitq.append(recorded(args.epochs, spent, beats, args.tiny))
+            bare.append(fit_seconds(args.epochs, [], args.tiny))
+        else:
+            bare.append(fit_seconds(args.epochs, [], args.tiny))
+            fitq.append(recorded(args.epochs, spent, beats, args.tiny))
     b, f = statistics.median(bare), statistics.median(fitq)
     print(f"backend {keras.backend.backend()}, database {url.split(':')[0]}, {args.epochs} epochs")
-    print(f"bare fit   median {b:.2f} s  ({1000 * b / args.epochs:.2f} ms/epoch)  runs {bare}")
-    print(f"with fitq  median {f:.2f} s  ({1000 * f / args.epochs:.2f} ms/epoch)  runs {fitq}")
-    print(f"overhead   {100 * (f - b) / b:+.2f}% (difference of the medians: noisy)")
+    for name, runs, m in (("bare fit ", bare, b), ("with fitq", fitq, f)):
+        print(f"{name}  median {m:.3f} s  ({1000 * m / args.epochs:.3f} ms/epoch)  {_list(runs)}")
+    print(f"overhead   {100 * (f - b) / b:+.2f}% (difference of the medians)")
+    # Each repeat's pair ran back to back: their difference leaves out the machine's drift.
+    pairs = [100 * (x - y) / y for x, y in zip(fitq, bare, strict=True)]
+    if len(pairs) >= 4:
+        low, mid, high = statistics.quantiles(pairs, n=4)
+        print(f"  paired   median {mid:+.2f}%, quartiles {low:+.2f}% to {high:+.2f}%")
     share = statistics.median(s / t for s, t in zip(spent, fitq, strict=True))
     print(f"fitq's own time (its hooks, its thread's CPU): median {100 * share:.2f}% of the fit")
     beat_share = statistics.median(s / t for s, t in zip(beats, fitq, strict=True))
     print(f"  of which the Pulse thread's heartbeats and writes (CPU): {100 * beat_share:.2f}%")
+
+
+def _list(values: list[float]) -> str:
+    return "[" + ", ".join(f"{v:.3f}" for v in values) + "]"
 
 
 if __name__ == "__main__":
