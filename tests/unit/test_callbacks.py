@@ -229,7 +229,7 @@ def test_fast_path_epochs_are_written_cleaned_and_a_nan_loss_still_diverges(
 ) -> None:
     experiment_id = new_experiment(epochs=10)
     writer = writer_for(experiment_id, flush_seconds=3600)
-    writer.set_model(Model())  # type: ignore[arg-type]
+    writer.set_model(Model())
     writer.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.6})  # the first one is written at once
     assert [r.epoch for r in rows(experiment_id)] == [1]
     writer.on_epoch_end(1, {"loss": 0.4, "val_loss": float("inf")})  # kept, not written
