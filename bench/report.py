@@ -87,13 +87,13 @@ def agreement(bare: list[Line], fitq: list[Line]) -> Agreement | None:
     found: list[Agreement] = []
     models = {m for line in bare for m in line.get("final", {})}
     for model in sorted(models):
-        bare_values = _final_val_loss(bare, model)
-        fitq_value = median(_final_val_loss(fitq, model))
+        bare_values, fitq_values = _final_val_loss(bare, model), _final_val_loss(fitq, model)
+        fitq_value = median(fitq_values)
         bare_value = median(bare_values)
         if fitq_value is None or bare_value is None:
             continue
         spread = max(bare_values) - min(bare_values) if len(bare_values) > 1 else None
-        p_value = rank_test(_final_val_loss(fitq, model), bare_values)
+        p_value = rank_test(fitq_values, bare_values)
         found.append(Agreement(model, abs(fitq_value - bare_value), spread, p_value))
     return max(found, key=lambda a: a.delta, default=None)
 
