@@ -1,6 +1,7 @@
 """Claims, reclaims, the attempt cap, fenced writes and the reconciler on the real PostgreSQL."""
 
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -167,7 +168,7 @@ def test_an_epoch_write_whose_connection_dies_during_the_copy_is_retried(
     url = make_url(get_settings().database_url).set(drivername="postgresql")
     killed: list[int] = []
 
-    def kill_the_copy_once(value: object) -> psycopg.types.json.Jsonb:
+    def kill_the_copy_once(value: object, dumps: Any = None) -> psycopg.types.json.Jsonb:
         if not killed:  # mid-COPY: end every other session of this database, and wait
             with psycopg.connect(url.render_as_string(hide_password=False)) as admin:
                 killed.extend(
@@ -177,7 +178,7 @@ def test_an_epoch_write_whose_connection_dies_during_the_copy_is_retried(
                         " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                     )
                 )
-        return psycopg.types.json.Jsonb(value)
+        return psycopg.types.json.Jsonb(value, dumps)
 
     monkeypatch.setattr(progress, "Jsonb", kill_the_copy_once)
     rows = [(epoch, {"loss": 1 / epoch}) for epoch in (1, 2, 3)]

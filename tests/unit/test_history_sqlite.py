@@ -75,3 +75,21 @@ def test_plot_is_cached_and_revalidated_on_sqlite(client: TestClient) -> None:
     assert first.status_code == 200 and first.headers["content-type"] == "image/png"
     again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
+
+
+def test_a_rewritten_epoch_replaces_the_stored_one_on_sqlite(client: TestClient) -> None:
+    # A write is a plain insert; one whose epochs are there already (an earlier try's commit
+    # that was not acknowledged) is redone as a replacement, rows and chunks alike.
+    experiment_id = running(client, 3)
+    again = [(epoch, {"loss": 0.1 + epoch, "val_loss": 0.25}) for epoch in (2, 3, 4)]
+    assert progress.write_epochs(experiment_id, None, again) == "ok"
+    history = client.get(f"/experiments/{experiment_id}/history").json()
+    assert [(row["epoch"], row["loss"], row["val_loss"]) for row in history] == [
+        (1, 1.0, 0.5),
+        (2, 2.1, 0.25),
+        (3, 3.1, 0.25),
+        (4, 4.1, 0.25),
+    ]
+    with session_scope() as session:  # the series plots and downsampling read
+        series = SeriesCache(10**6).get(session, experiment_id, 1, "loss")
+    assert [round(v, 3) for v in series.values] == [1.0, 2.1, 3.1, 4.1]

@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, Literal, NamedTuple, TypeVar
 
+import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from models.db import session_scope
@@ -147,43 +147,41 @@ def clean_metrics(logs: Mapping[str, Any]) -> dict[str, float | None]:
     return out
 
 
-def store_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
-    """One row per (experiment, epoch), and the batch's metric_chunks: a retried write
-    replaces, never duplicates."""
+def store_epochs(
+    session: Session, experiment_id: int, rows: list[tuple[int, dict]], replace: bool = True
+) -> None:
+    """One row per (experiment, epoch), and the batch's metric_chunks. replace: first remove
+    what is stored of these epochs (consecutive, as write_epochs takes them), so a retried
+    write never duplicates; without it, an epoch already there fails the transaction with an
+    IntegrityError (see write_epochs)."""
+    first, last = rows[0][0], rows[-1][0]
+    if replace:
+        session.execute(
+            delete(EpochMetric).where(
+                EpochMetric.experiment_id == experiment_id, EpochMetric.epoch.between(first, last)
+            )
+        )
+        session.execute(
+            delete(MetricChunk).where(
+                MetricChunk.experiment_id == experiment_id,
+                MetricChunk.last_epoch >= first,
+                MetricChunk.first_epoch <= last,
+            )
+        )
     bind = session.get_bind()
     if bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg":
         _copy_epochs(session, experiment_id, rows)
     else:
-        _upsert_epochs(session, experiment_id, rows)
-    _store_chunks(session, experiment_id, rows)
-
-
-def _store_chunks(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
-    """The chunks these epochs overlap are replaced: a retried write's own, or none."""
-    session.execute(
-        delete(MetricChunk).where(
-            MetricChunk.experiment_id == experiment_id,
-            MetricChunk.last_epoch >= rows[0][0],
-            MetricChunk.first_epoch <= rows[-1][0],
-        )
-    )
+        _insert_epochs(session, experiment_id, rows)
     chunks = chunk_rows(experiment_id, rows)
     if chunks:
         session.execute(insert(CHUNKS_TABLE), chunks)
 
 
 def _copy_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
-    """PostgreSQL: binary COPY, ~21 us a row against ~40 us for the upsert (BENCHMARKS.md,
-    "Per-epoch overhead"), most of which was psycopg's per-row work in Python, which a
-    millisecond epoch pays. COPY cannot upsert, so the batch's epochs (consecutive, as
-    write_epochs takes them) are deleted first: nothing is there unless an earlier try
-    committed."""
-    session.execute(
-        delete(EpochMetric).where(
-            EpochMetric.experiment_id == experiment_id,
-            EpochMetric.epoch.between(rows[0][0], rows[-1][0]),
-        )
-    )
+    """PostgreSQL: binary COPY, a few us of client CPU a row against ~40 us for an
+    executemany (BENCHMARKS.md, "Per-epoch overhead"): a millisecond epoch pays the client's
+    per-row work. The metrics' JSON is orjson's, several times faster than the json module."""
     now = utcnow()
     link = session.connection()
     connection = link.connection.driver_connection
@@ -192,26 +190,19 @@ def _copy_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dic
         with connection.cursor() as cursor, cursor.copy(COPY_EPOCHS) as copy:
             copy.set_types(["int4", "int4", "jsonb", "timestamptz"])
             for epoch, metrics in rows:
-                copy.write_row((experiment_id, epoch, Jsonb(metrics), now))
+                copy.write_row((experiment_id, epoch, Jsonb(metrics, orjson.dumps), now))
     except psycopg.OperationalError:
         link.invalidate()  # SQLAlchemy did not see it fail: keep it out of the pool
         raise
 
 
-def _upsert_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
+def _insert_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
     """SQLite (and any other driver): one statement executed for many parameter sets. It
     compiles once and is cached, where a VALUES list would compile anew for every batch
     size (~30 ms for 150 rows)."""
-    dialect = session.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
-    stmt = upsert(EPOCHS_TABLE)  # Core: the ORM bulk path costs ~2x per row
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["experiment_id", "epoch"],
-        set_={"metrics": stmt.excluded.metrics, "recorded_at": stmt.excluded.recorded_at},
-    )
     session.execute(
-        stmt,
+        insert(EPOCHS_TABLE),  # Core: the ORM bulk path costs ~2x per row
         [
             {"experiment_id": experiment_id, "epoch": epoch, "metrics": metrics, "recorded_at": now}
             for epoch, metrics in rows
@@ -247,12 +238,22 @@ def write_epochs(
     """Write consecutive finished epochs and the heartbeat in one transaction, retrying through
     a database outage; 'lost' when the job is no longer this attempt's (nothing is written)."""
 
-    def action() -> EpochState:
+    def write(replace: bool) -> EpochState:
         with session_scope() as session:
             state = _beat(session, experiment_id, attempt, current_epoch=rows[-1][0])
             if state != "lost":
-                store_epochs(session, experiment_id, rows)
+                store_epochs(session, experiment_id, rows, replace)
             return state
+
+    def action() -> EpochState:
+        # New epochs are the rule: the deletes that make a write replace are two statements
+        # of the Pulse thread's CPU a write, so they run only when some of these epochs are
+        # there already (a try whose commit was not acknowledged), and the first transaction
+        # was rolled back whole.
+        try:
+            return write(replace=False)
+        except (IntegrityError, psycopg.IntegrityError):
+            return write(replace=True)
 
     return retrying(action)
 
