@@ -24,10 +24,11 @@ class EpochWriter(keras.callbacks.Callback):
     """Records a fit's epochs without making it wait for the database. Finished epochs are
     kept in memory, and the Pulse thread, which beats every `check_seconds` or
     `flush_seconds` if shorter, writes them with a beat once `flush_seconds` have passed
-    since the last write, in one transaction: the fit only appends a row. The fit itself
-    writes, and waits, only where it must: the first epoch (a new job shows progress at
-    once), before a checkpoint, on divergence, on a warm shutdown, at the end, and every
-    epoch when `flush_seconds` is 0. Writes happen one at a time and in epoch order.
+    since the last write, in one transaction: the fit only appends a row. The first epoch is
+    written at once (a new job shows progress as soon as it has any), by the Pulse, nudged.
+    The fit itself writes, and waits, only where it must: before a checkpoint, on
+    divergence, on a warm shutdown, at the end, and every epoch when `flush_seconds` is 0.
+    Writes happen one at a time and in epoch order.
 
     The fast path: an epoch with nothing due (the Pulse's ticks mark a checkpoint or a warm
     shutdown due, a beat a stop or a failed write) and a finite loss only appends Keras's
@@ -78,7 +79,7 @@ class EpochWriter(keras.callbacks.Callback):
         self._written = 0
         self._last_write = time.monotonic()
         self._spent = 0.0
-        self._calm = False  # the next epoch may take the fast path (the first one may not)
+        self._calm = False  # the next epoch may take the fast path (the first one does not)
         every = min(check_seconds, flush_seconds) if flush_seconds > 0 else check_seconds
         self._pulse = Pulse(
             f"pulse-{experiment_id}", every, self._beat, self.request_stop, tick=self._tick
@@ -131,16 +132,11 @@ class EpochWriter(keras.callbacks.Callback):
         self._pending.append((number, logs))
         if self.first_epoch_at is None:
             self.first_epoch_at = utcnow()
+            self._pulse.nudge()  # written at once, unless this epoch writes itself below
         loss = logs.get("loss")
         diverged = loss is not None and not math.isfinite(loss)
         checkpoint_due = self.checkpointer is not None and self.checkpointer.due()
-        if not (
-            diverged
-            or checkpoint_due
-            or shutdown.requested()
-            or self._written == 0
-            or self.flush_seconds == 0
-        ):
+        if not (diverged or checkpoint_due or shutdown.requested() or self.flush_seconds == 0):
             return  # the Pulse writes it
         state = self.flush()
         if state == "lost":
@@ -187,8 +183,7 @@ class EpochWriter(keras.callbacks.Callback):
         """Whether the next epoch must take the slow path: something the fit itself has to
         do or to see is due."""
         return (
-            self._written == 0
-            or self.flush_seconds == 0
+            self.flush_seconds == 0
             or self.stop_reason is not None
             or self._failure is not None
             or shutdown.requested()
@@ -206,7 +201,7 @@ class EpochWriter(keras.callbacks.Callback):
         alone. A failed write keeps its rows for the fit's own write (see _epoch_end), and
         this thread only beats from then on."""
         with self._write_lock:
-            due = time.monotonic() - self._last_write >= self.flush_seconds
+            due = self._written == 0 or time.monotonic() - self._last_write >= self.flush_seconds
             if self._failure is not None or not self._pending or not due:
                 return progress.heartbeat(self.experiment_id, self.attempt)
             try:
