@@ -1,11 +1,14 @@
 """fitq's per-epoch cost inside one process: the circles fit (Dense 500, 30 samples, one batch an
 epoch, so epochs of a few milliseconds) bare, then with fitq's EpochWriter recording it into a
-real database, alternating, several times. Run: python -m bench.overhead [--epochs N]
-[--repeats R] [--database-url URL] [--tiny]; the backend is FITQ_KERAS_BACKEND's (default jax)."""
+real database, in pairs, alternating which goes first, several times. Run:
+python -m bench.overhead [--epochs N] [--repeats R] [--database-url URL] [--tiny]
+[--switch-ms MS ...]; the backend is FITQ_KERAS_BACKEND's (default jax)."""
 
 import argparse
+import gc
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +21,7 @@ backend.select(get_settings())  # before Keras is imported
 import keras  # noqa: E402
 from sklearn.datasets import make_circles  # noqa: E402
 
+from bench.report import median_interval  # noqa: E402
 from models import db  # noqa: E402
 from models.tables import Experiment  # noqa: E402
 from tests.helpers import migrate  # noqa: E402
@@ -37,20 +41,29 @@ def circles_model(units: int) -> keras.Model:
     return model
 
 
-def fit_seconds(epochs: int, callbacks: list[keras.callbacks.Callback], tiny: bool) -> float:
-    """tiny: Dense 16 and no validation, the shortest epochs Keras makes here (~0.9 ms on JAX)."""
-    x, y = make_circles(n_samples=100, noise=0.1, random_state=1)
-    model = circles_model(16 if tiny else 500)
-    validation = None if tiny else (x[30:], y[30:])
-    started = time.perf_counter()
-    model.fit(
-        x[:30], y[:30], validation_data=validation, epochs=epochs, verbose=0,
-        callbacks=callbacks,
-    )  # fmt: skip
-    return time.perf_counter() - started
+class Circles:
+    """The data and one compiled model, fitted again and again, by both sides. Each fit goes on
+    training it: the step is traced and compiled once, in the warm-up, so a fit's time is its
+    epochs' and fitq's. A new model per fit added its compilation (0.3-0.5 s here, varying) to
+    both sides: noise, and a larger denominator. tiny: Dense 16 and no validation, the
+    shortest epochs Keras makes here (~1 ms on JAX)."""
+
+    def __init__(self, tiny: bool) -> None:
+        x, y = make_circles(n_samples=100, noise=0.1, random_state=1)
+        self.x, self.y = x[:30], y[:30]
+        self.validation = None if tiny else (x[30:], y[30:])
+        self.model = circles_model(16 if tiny else 500)
+
+    def fit(self, epochs: int, callbacks: list[keras.callbacks.Callback]) -> float:
+        started = time.perf_counter()
+        self.model.fit(
+            self.x, self.y, validation_data=self.validation, epochs=epochs, verbose=0,
+            callbacks=callbacks,
+        )  # fmt: skip
+        return time.perf_counter() - started
 
 
-def recorded(epochs: int, spent: list[float], beats: list[float], tiny: bool) -> float:
+def recorded(circles: Circles, epochs: int, spent: list[float], beats: list[float]) -> float:
     settings = get_settings()
     with db.session_scope() as session:
         experiment = Experiment(spec={}, epochs_total=epochs, status="running")
@@ -63,7 +76,7 @@ def recorded(epochs: int, spent: list[float], beats: list[float], tiny: bool) ->
         check_seconds=settings.cancel_check_seconds,
         checkpointer=Checkpointer(experiment_id, settings.checkpoint_every_seconds),
     )
-    seconds = fit_seconds(epochs, [writer], tiny)
+    seconds = circles.fit(epochs, [writer])
     spent.append(writer.spent_seconds)
     beats.append(writer.background_seconds)
     return seconds
@@ -75,6 +88,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--tiny", action="store_true", help="Dense 16, no validation: ~1 ms epochs")
+    parser.add_argument(
+        "--switch-ms", type=float, nargs="+", default=[1000 * sys.getswitchinterval()],
+        help="GIL switch intervals to compare (ms), taken in turn each repeat",
+    )  # fmt: skip
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="fitq-overhead-"))
     url = args.database_url or f"sqlite:///{folder / 'fitq.db'}"
@@ -83,34 +100,58 @@ def main() -> None:
     migrate(url)
     # Outside the measurement, as a warm worker process has done before its first job: the
     # fit's compilation, and Keras's saving code (worker.tasks warms it at process start).
-    fit_seconds(20, [], args.tiny)
+    circles = Circles(args.tiny)
+    circles.fit(20, [])
     warm_up()
-    bare: list[float] = []
-    fitq: list[float] = []
-    spent: list[float] = []
-    beats: list[float] = []
+    gc.freeze()  # as worker.tasks does after its warm-up
+    runs = {ms: Runs() for ms in args.switch_ms}
     for repeat in range(args.repeats):
-        # Alternating which goes first, so that neither always follows the other.
-        if repeat % 2:
-            fitq.append(recorded(args.epochs, spent, beats, args.tiny))
-            bare.append(fit_seconds(args.epochs, [], args.tiny))
-        else:
-            bare.append(fit_seconds(args.epochs, [], args.tiny))
-            fitq.append(recorded(args.epochs, spent, beats, args.tiny))
-    b, f = statistics.median(bare), statistics.median(fitq)
+        for ms, run in runs.items():
+            sys.setswitchinterval(ms / 1000)
+            # Alternating which goes first, so that neither always follows the other.
+            run.pair(circles, args.epochs, fitq_first=bool(repeat % 2))
     print(f"backend {keras.backend.backend()}, database {url.split(':')[0]}, {args.epochs} epochs")
-    for name, runs, m in (("bare fit ", bare, b), ("with fitq", fitq, f)):
-        print(f"{name}  median {m:.3f} s  ({1000 * m / args.epochs:.3f} ms/epoch)  {_list(runs)}")
-    print(f"overhead   {100 * (f - b) / b:+.2f}% (difference of the medians)")
-    # Each repeat's pair ran back to back: their difference leaves out the machine's drift.
-    pairs = [100 * (x - y) / y for x, y in zip(fitq, bare, strict=True)]
-    if len(pairs) >= 4:
-        low, mid, high = statistics.quantiles(pairs, n=4)
-        print(f"  paired   median {mid:+.2f}%, quartiles {low:+.2f}% to {high:+.2f}%")
-    share = statistics.median(s / t for s, t in zip(spent, fitq, strict=True))
-    print(f"fitq's own time (its hooks, its thread's CPU): median {100 * share:.2f}% of the fit")
-    beat_share = statistics.median(s / t for s, t in zip(beats, fitq, strict=True))
-    print(f"  of which the Pulse thread's heartbeats and writes (CPU): {100 * beat_share:.2f}%")
+    for ms, run in runs.items():
+        print(f"GIL switch interval {ms:g} ms")
+        run.report(args.epochs)
+
+
+class Runs:
+    """One setting's fits: bare and recorded, in pairs run back to back."""
+
+    def __init__(self) -> None:
+        self.bare: list[float] = []
+        self.fitq: list[float] = []
+        self.spent: list[float] = []
+        self.beats: list[float] = []
+
+    def pair(self, circles: Circles, epochs: int, fitq_first: bool) -> None:
+        if fitq_first:
+            self.fitq.append(recorded(circles, epochs, self.spent, self.beats))
+        self.bare.append(circles.fit(epochs, []))
+        if not fitq_first:
+            self.fitq.append(recorded(circles, epochs, self.spent, self.beats))
+
+    def report(self, epochs: int) -> None:
+        b, f = statistics.median(self.bare), statistics.median(self.fitq)
+        for name, runs, m in (("bare fit ", self.bare, b), ("with fitq", self.fitq, f)):
+            print(f"  {name}  median {m:.3f} s  ({1000 * m / epochs:.3f} ms/epoch)  {_list(runs)}")
+        print(f"  overhead   {100 * (f - b) / b:+.2f}% (difference of the medians)")
+        # Each pair ran back to back: their difference leaves out the machine's drift.
+        pairs = [100 * (x - y) / y for x, y in zip(self.fitq, self.bare, strict=True)]
+        if len(pairs) >= 4:
+            low, mid, high = statistics.quantiles(pairs, n=4)
+            print(f"    paired   median {mid:+.2f}%, quartiles {low:+.2f}% to {high:+.2f}%")
+        interval = median_interval(pairs)
+        if interval is not None:
+            low, high = interval
+            print(f"    95% confidence interval of the paired median: {low:+.2f}% to {high:+.2f}%")
+        share = statistics.median(s / t for s, t in zip(self.spent, self.fitq, strict=True))
+        print(
+            f"  fitq's own time (its hooks, its thread's CPU): median {100 * share:.2f}% of the fit"
+        )
+        beats = statistics.median(s / t for s, t in zip(self.beats, self.fitq, strict=True))
+        print(f"    of which the Pulse thread's heartbeats and writes (CPU): {100 * beats:.2f}%")
 
 
 def _list(values: list[float]) -> str:

@@ -5,7 +5,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from scipy.stats import mannwhitneyu
+from scipy.stats import binom, mannwhitneyu
 
 from bench.format import bytes_text, ratio_text, seconds_text
 from bench.results import Line
@@ -102,6 +102,20 @@ def rank_test(first: list[float], second: list[float]) -> float | None:
     if len(first) < 2 or len(second) < 2:
         return None
     return float(mannwhitneyu(first, second, alternative="two-sided").pvalue)
+
+
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float] | None:
+    """A confidence interval for the median that assumes no distribution: the order
+    statistics x(k) and x(n+1-k), with the largest k whose coverage, 1 - 2 P(B <= k-1) for B
+    binomial(n, 1/2), is at least `confidence`; None for too few values (n < 6 at 95%)."""
+    ordered, tail = sorted(values), (1 - confidence) / 2
+    n = len(ordered)
+    if n == 0 or binom.cdf(0, n, 0.5) > tail:
+        return None
+    k = 1
+    while binom.cdf(k, n, 0.5) <= tail:
+        k += 1
+    return ordered[k - 1], ordered[n - k]
 
 
 def _final_val_loss(lines: list[Line], model: str) -> list[float]:

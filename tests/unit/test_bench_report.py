@@ -16,7 +16,7 @@ from bench.fitq_client import (
     columns,
     worker_figures,
 )
-from bench.report import agreement, median, ratio
+from bench.report import agreement, median, median_interval, ratio
 from bench.runs import final_metrics
 
 META = {
@@ -235,3 +235,10 @@ def test_a_short_fit_is_polled_at_the_shortest_interval_throughout() -> None:
     experiment = {"epochs_total": 20, "status": "running"}
     assert pacer.delay(experiment | {"current_epoch": 1}, 2.0) == POLL_SECONDS
     assert pacer.delay(experiment | {"current_epoch": 12}, 2.4) == POLL_SECONDS
+
+
+def test_the_median_interval_takes_the_order_statistics_of_the_binomial() -> None:
+    # n = 12: x(3) and x(10), coverage 1 - 2 P(B <= 2) = 96.1% (the usual table's values).
+    assert median_interval([float(v) for v in range(12, 0, -1)]) == (3.0, 10.0)
+    assert median_interval([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]) == (1.0, 6.0)  # 96.9%
+    assert median_interval([1.0, 2.0, 3.0, 4.0, 5.0]) is None  # at best 93.8%
