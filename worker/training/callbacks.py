@@ -104,8 +104,7 @@ class EpochWriter(keras.callbacks.Callback):
         started = time.perf_counter()
         try:
             logs = logs or {}
-            loss = logs.get("loss")
-            if self._calm and (loss is None or math.isfinite(loss)):
+            if self._calm and not _diverged(logs):
                 self._pending.append((epoch + 1, logs))  # the fast path: the Pulse writes it
             else:
                 self._epoch_end(epoch, logs)
@@ -133,8 +132,7 @@ class EpochWriter(keras.callbacks.Callback):
         if self.first_epoch_at is None:
             self.first_epoch_at = utcnow()
             self._pulse.nudge()  # written at once, unless this epoch writes itself below
-        loss = logs.get("loss")
-        diverged = loss is not None and not math.isfinite(loss)
+        diverged = _diverged(logs)
         checkpoint_due = self.checkpointer is not None and self.checkpointer.due()
         if not (diverged or checkpoint_due or shutdown.requested() or self.flush_seconds == 0):
             return  # the Pulse writes it
@@ -237,3 +235,9 @@ class EpochWriter(keras.callbacks.Callback):
     def _stop(self, reason: str) -> None:
         self.request_stop(reason)
         self.model.stop_training = True
+
+
+def _diverged(logs: dict[str, Any]) -> bool:
+    """A non-finite loss (NaN or infinite): the fit has diverged."""
+    loss = logs.get("loss")
+    return loss is not None and not math.isfinite(loss)
