@@ -16,6 +16,7 @@ os.environ.setdefault("FITQ_DATA_DIR", tempfile.mkdtemp(prefix="fitq-gpu-check-"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras
+from sqlalchemy import select
 
 from models.db import get_engine, session_scope
 from models.spec import ExperimentSpec
@@ -53,10 +54,15 @@ def main(paths: list[str]) -> None:
             experiment = session.get(Experiment, experiment_id)
             assert experiment is not None
             rows = session.query(EpochMetric).filter_by(experiment_id=experiment_id).count()
-            last = max(experiment.epochs, key=lambda e: e.epoch).metrics if rows else {}
+            last = session.scalar(
+                select(EpochMetric.metrics)
+                .where(EpochMetric.experiment_id == experiment_id)
+                .order_by(EpochMetric.epoch.desc())
+                .limit(1)
+            )
             print(
                 f"{Path(path).stem}: {outcome} in {seconds:.1f} s, {rows} epoch rows "
-                f"of {spec.fit.epochs}, last {json.dumps(last)}, error {experiment.error}"
+                f"of {spec.fit.epochs}, last {json.dumps(last or {})}, error {experiment.error}"
             )
 
 

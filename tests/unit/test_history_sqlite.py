@@ -6,12 +6,13 @@ import math
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, func, select
 
 from api.main import create_app
 from api.series import SeriesCache
 from models.db import session_scope
 from models.settings import get_settings
-from models.tables import LOCAL_OWNER, Experiment
+from models.tables import LOCAL_OWNER, EpochMetric, Experiment
 from tests.helpers import circles_spec
 from worker.training import progress
 
@@ -93,3 +94,14 @@ def test_a_rewritten_epoch_replaces_the_stored_one_on_sqlite(client: TestClient)
     with session_scope() as session:  # the series plots and downsampling read
         series = SeriesCache(10**6).get(session, experiment_id, 1, "loss")
     assert [round(v, 3) for v in series.values] == [1.0, 2.1, 3.1, 4.1]
+
+
+def test_deleting_an_experiment_deletes_its_epochs_on_sqlite(client: TestClient) -> None:
+    gone, kept = running(client, 4), running(client, 2)
+    with session_scope() as session:
+        session.execute(delete(Experiment).where(Experiment.id == gone))
+    with session_scope() as session:
+        left = session.execute(
+            select(EpochMetric.experiment_id, func.count()).group_by(EpochMetric.experiment_id)
+        )
+        assert dict(left.tuples().all()) == {kept: 2}
