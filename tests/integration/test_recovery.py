@@ -15,6 +15,7 @@ from models.tables import Experiment, utcnow
 from tests.helpers import circles_spec
 from worker.reconciler import reconcile_once
 from worker.training import progress
+from worker.training.copy_rows import epoch_rows
 
 
 def submit(client: TestClient, epochs: int = 3) -> int:
@@ -168,7 +169,7 @@ def test_an_epoch_write_whose_connection_dies_during_the_copy_is_retried(
     url = make_url(get_settings().database_url).set(drivername="postgresql")
     killed: list[int] = []
 
-    def kill_the_copy_once(value: object, dumps: Any = None) -> psycopg.types.json.Jsonb:
+    def kill_the_copy_once(*args: Any) -> bytes:
         if not killed:  # mid-COPY: end every other session of this database, and wait
             with psycopg.connect(url.render_as_string(hide_password=False)) as admin:
                 killed.extend(
@@ -178,9 +179,9 @@ def test_an_epoch_write_whose_connection_dies_during_the_copy_is_retried(
                         " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                     )
                 )
-        return psycopg.types.json.Jsonb(value, dumps)
+        return epoch_rows(*args)
 
-    monkeypatch.setattr(progress, "Jsonb", kill_the_copy_once)
+    monkeypatch.setattr(progress, "epoch_rows", kill_the_copy_once)
     rows = [(epoch, {"loss": 1 / epoch}) for epoch in (1, 2, 3)]
     assert progress.write_epochs(experiment_id, claimed.attempt, rows) == "ok"
     assert killed and all(killed)  # the COPY's session was among those ended
