@@ -11,7 +11,11 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 from models.settings import get_settings
 from worker import backend
@@ -21,12 +25,14 @@ backend.select(get_settings())  # before Keras is imported
 import keras  # noqa: E402
 from sklearn.datasets import make_circles  # noqa: E402
 
+from bench.interference import shifted, window_cost  # noqa: E402
 from bench.report import median_interval  # noqa: E402
 from models import db  # noqa: E402
 from models.tables import Experiment  # noqa: E402
 from tests.helpers import migrate  # noqa: E402
 from worker.training.callbacks import EpochWriter  # noqa: E402
 from worker.training.checkpoint import Checkpointer, warm_up  # noqa: E402
+from worker.training.progress import EpochState  # noqa: E402
 
 
 def circles_model(units: int) -> keras.Model:
@@ -63,7 +69,38 @@ class Circles:
         return time.perf_counter() - started
 
 
-def recorded(circles: Circles, epochs: int, spent: list[float], beats: list[float]) -> float:
+class EpochClock(keras.callbacks.Callback):
+    """The fit's start and each epoch's end, on both sides (the same cost to each)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ends: list[float] = []
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.ends.append(time.perf_counter())
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.ends.append(time.perf_counter())
+
+
+@dataclass
+class Fit:
+    seconds: float
+    ends: list[float]  # EpochClock's
+    server_cpu: float  # the database server's CPU seconds during the fit
+    hooks: float = 0.0  # fitq's hooks, in the fit's thread (wall)
+    thread_cpu: float = 0.0  # fitq's Pulse thread (CPU)
+    beats: list[tuple[float, float]] = field(default_factory=list)  # the Pulse's beats
+
+
+def bare(circles: Circles, epochs: int) -> Fit:
+    clock = EpochClock()
+    server = database_cpu()
+    seconds = circles.fit(epochs, [clock])
+    return Fit(seconds, clock.ends, database_cpu() - server)
+
+
+def recorded(circles: Circles, epochs: int) -> Fit:
     settings = get_settings()
     with db.session_scope() as session:
         experiment = Experiment(spec={}, epochs_total=epochs, status="running")
@@ -76,10 +113,43 @@ def recorded(circles: Circles, epochs: int, spent: list[float], beats: list[floa
         check_seconds=settings.cancel_check_seconds,
         checkpointer=Checkpointer(experiment_id, settings.checkpoint_every_seconds),
     )
-    seconds = circles.fit(epochs, [writer])
-    spent.append(writer.spent_seconds)
-    beats.append(writer.background_seconds)
-    return seconds
+    beats = time_beats(writer)
+    clock = EpochClock()
+    server = database_cpu()
+    seconds = circles.fit(epochs, [clock, writer])
+    server = database_cpu() - server
+    hooks = writer.spent_seconds - writer.background_seconds
+    return Fit(seconds, clock.ends, server, hooks, writer.background_seconds, beats)
+
+
+def time_beats(writer: EpochWriter) -> list[tuple[float, float]]:
+    """The (start, end) of each of the writer's Pulse beats, on EpochClock's clock: wraps the
+    beat the Pulse calls (instrumentation for this benchmark only)."""
+    windows: list[tuple[float, float]] = []
+    pulse = writer._pulse
+    beat = pulse.beat
+
+    def timed() -> EpochState:
+        started = time.perf_counter()
+        try:
+            return beat()
+        finally:
+            windows.append((started, time.perf_counter()))
+
+    pulse.beat = timed
+    return windows
+
+
+def database_cpu() -> float:
+    """CPU seconds of the PostgreSQL server's processes so far (0 for SQLite, whose writes run
+    in the Pulse thread and count in its CPU). Its backends live as long as the pool's
+    connections, which outlast a fit."""
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        times = process.info["cpu_times"]
+        if process.info["name"] == "postgres" and times is not None:
+            total += times.user + times.system
+    return total
 
 
 def main() -> None:
@@ -120,38 +190,70 @@ class Runs:
     """One setting's fits: bare and recorded, in pairs run back to back."""
 
     def __init__(self) -> None:
-        self.bare: list[float] = []
-        self.fitq: list[float] = []
-        self.spent: list[float] = []
-        self.beats: list[float] = []
+        self.bare: list[Fit] = []
+        self.fitq: list[Fit] = []
 
     def pair(self, circles: Circles, epochs: int, fitq_first: bool) -> None:
         if fitq_first:
-            self.fitq.append(recorded(circles, epochs, self.spent, self.beats))
-        self.bare.append(circles.fit(epochs, []))
+            self.fitq.append(recorded(circles, epochs))
+        self.bare.append(bare(circles, epochs))
         if not fitq_first:
-            self.fitq.append(recorded(circles, epochs, self.spent, self.beats))
+            self.fitq.append(recorded(circles, epochs))
 
     def report(self, epochs: int) -> None:
-        b, f = statistics.median(self.bare), statistics.median(self.fitq)
-        for name, runs, m in (("bare fit ", self.bare, b), ("with fitq", self.fitq, f)):
+        self._report_wall(epochs)
+        own = [(f.hooks + f.thread_cpu) / f.seconds for f in self.fitq]
+        print(f"  fitq's own time (its hooks, its thread's CPU): median {_pc(own)} of the fit")
+        thread = [f.thread_cpu / f.seconds for f in self.fitq]
+        print(f"    of which the Pulse thread's heartbeats and writes (CPU): {_pc(thread)}")
+        server = [f.server_cpu / f.seconds for f in self.fitq]
+        idle = [f.server_cpu / f.seconds for f in self.bare]
+        print(f"  the database server's CPU during the fit: {_pc(server)} (bare: {_pc(idle)})")
+        # The fit's time lost to fitq, each epoch against its neighbours' pace (see
+        # bench.interference): the hooks, which the fit waits for, plus the epochs' extra
+        # time while the Pulse thread beat.
+        slowed = [window_cost(f.ends, f.beats) for f in self.fitq]
+        cost = [(f.hooks + w) / f.seconds for f, w in zip(self.fitq, slowed, strict=True)]
+        placebo = [
+            window_cost(b.ends, shifted(f.beats, f.ends, b.ends)) / b.seconds
+            for f, b in zip(self.fitq, self.bare, strict=True)
+        ]
+        print(f"  fitq's cost to the fit (hooks + epochs slowed by the beats): {_spread(cost)}")
+        print(f"    the same beats laid on the bare fits (its noise): {_spread(placebo)}")
+        hooks = [f.hooks / f.seconds for f in self.fitq]
+        per_beat = statistics.median(
+            1000 * w / len(f.beats) for f, w in zip(self.fitq, slowed, strict=True)
+        )
+        beats = statistics.median(len(f.beats) for f in self.fitq)
+        print(f"    the hooks {_pc(hooks)}; {beats:g} beats a fit, each {per_beat:.2f} ms")
+
+    def _report_wall(self, epochs: int) -> None:
+        bare_seconds = [b.seconds for b in self.bare]
+        fitq_seconds = [f.seconds for f in self.fitq]
+        b, f = statistics.median(bare_seconds), statistics.median(fitq_seconds)
+        for name, runs, m in (("bare fit ", bare_seconds, b), ("with fitq", fitq_seconds, f)):
             print(f"  {name}  median {m:.3f} s  ({1000 * m / epochs:.3f} ms/epoch)  {_list(runs)}")
         print(f"  overhead   {100 * (f - b) / b:+.2f}% (difference of the medians)")
-        # Each pair ran back to back: their difference leaves out the machine's drift.
-        pairs = [100 * (x - y) / y for x, y in zip(self.fitq, self.bare, strict=True)]
-        if len(pairs) >= 4:
-            low, mid, high = statistics.quantiles(pairs, n=4)
-            print(f"    paired   median {mid:+.2f}%, quartiles {low:+.2f}% to {high:+.2f}%")
-        interval = median_interval(pairs)
-        if interval is not None:
-            low, high = interval
-            print(f"    95% confidence interval of the paired median: {low:+.2f}% to {high:+.2f}%")
-        share = statistics.median(s / t for s, t in zip(self.spent, self.fitq, strict=True))
-        print(
-            f"  fitq's own time (its hooks, its thread's CPU): median {100 * share:.2f}% of the fit"
-        )
-        beats = statistics.median(s / t for s, t in zip(self.beats, self.fitq, strict=True))
-        print(f"    of which the Pulse thread's heartbeats and writes (CPU): {100 * beats:.2f}%")
+        # Each pair ran back to back: their difference leaves out the machine's slower drift.
+        pairs = [(x - y) / y for x, y in zip(fitq_seconds, bare_seconds, strict=True)]
+        print(f"    paired differences: {_spread(pairs)}")
+
+
+def _pc(shares: list[float]) -> str:
+    return f"{100 * statistics.median(shares):.2f}%"
+
+
+def _spread(shares: list[float]) -> str:
+    """Median, quartiles and the 95% confidence interval of the median, in percent."""
+    text = f"median {100 * statistics.median(shares):+.2f}%"
+    if len(shares) >= 4:
+        low, _, high = statistics.quantiles(shares, n=4)
+        text += f", quartiles {100 * low:+.2f}% to {100 * high:+.2f}%"
+    interval = median_interval(shares)
+    if interval is not None:
+        low, high = (100 * value for value in interval)
+        text += f", 95% interval of the median {low:+.2f}% to {high:+.2f}%"
+    return text
 
 
 def _list(values: list[float]) -> str:
