@@ -32,6 +32,7 @@ import keras  # noqa: E402
 from sklearn.datasets import make_circles  # noqa: E402
 
 from bench.interference import shifted, window_cost  # noqa: E402
+from bench.interleave import EveryOtherBlock, block_differences  # noqa: E402
 from bench.report import median_interval  # noqa: E402
 from models import db  # noqa: E402
 from models.tables import Experiment  # noqa: E402
@@ -106,19 +107,24 @@ def bare(circles: Circles, epochs: int) -> Fit:
     return Fit(seconds, clock.ends, database_cpu() - server)
 
 
-def recorded(circles: Circles, epochs: int) -> Fit:
+def new_writer(epochs: int) -> EpochWriter:
+    """A running experiment's writer, configured as the worker configures it."""
     settings = get_settings()
     with db.session_scope() as session:
         experiment = Experiment(spec={}, epochs_total=epochs, status="running")
         session.add(experiment)
         session.flush()
         experiment_id = experiment.id
-    writer = EpochWriter(
+    return EpochWriter(
         experiment_id,
         flush_seconds=settings.history_flush_seconds,
         check_seconds=settings.cancel_check_seconds,
         checkpointer=Checkpointer(experiment_id, settings.checkpoint_every_seconds),
     )
+
+
+def recorded(circles: Circles, epochs: int) -> Fit:
+    writer = new_writer(epochs)
     beats = time_beats(writer)
     clock = EpochClock()
     server = database_cpu()
@@ -126,6 +132,24 @@ def recorded(circles: Circles, epochs: int) -> Fit:
     server = database_cpu() - server
     hooks = writer.spent_seconds - writer.background_seconds
     return Fit(seconds, clock.ends, server, hooks, writer.background_seconds, beats)
+
+
+def interleaved(circles: Circles, epochs: int, block: int) -> list[tuple[float, float]]:
+    """One fit whose epoch hook runs in every other block of epochs (bench.interleave)."""
+    writer = new_writer(epochs)
+    beats = time_beats(writer)
+    clock = EpochClock()
+    circles.fit(epochs, [clock, EveryOtherBlock(writer, block)])
+    return block_differences(clock.ends, beats, block)
+
+
+def report_interleaved(pairs: list[tuple[float, float]], block: int) -> None:
+    differences = [hooked for hooked, _ in pairs]
+    plain = statistics.median(epoch for _, epoch in pairs)
+    micros = 1e6 * statistics.median(differences)
+    print(f"the epoch hook, in every other block of {block} epochs ({len(pairs)} block pairs):")
+    shares = _spread([d / plain for d in differences])
+    print(f"  {micros:+.2f} us an epoch; as a share of the epoch: {shares}")
 
 
 def time_beats(writer: EpochWriter) -> list[tuple[float, float]]:
@@ -165,6 +189,10 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--tiny", action="store_true", help="Dense 16, no validation: ~1 ms epochs")
     parser.add_argument(
+        "--interleave", type=int, default=0, metavar="BLOCK",
+        help="also REPEATS fits with the epoch hook in every other block of BLOCK epochs",
+    )  # fmt: skip
+    parser.add_argument(
         "--switch-ms", type=float, nargs="+", default=[1000 * sys.getswitchinterval()],
         help="GIL switch intervals to compare (ms), taken in turn each repeat",
     )  # fmt: skip
@@ -186,10 +214,16 @@ def main() -> None:
             sys.setswitchinterval(ms / 1000)
             # Alternating which goes first, so that neither always follows the other.
             run.pair(circles, args.epochs, fitq_first=bool(repeat % 2))
+    blocks = [
+        pair for _ in range(args.repeats if args.interleave else 0)
+        for pair in interleaved(circles, args.epochs, args.interleave)
+    ]  # fmt: skip
     print(f"backend {keras.backend.backend()}, database {url.split(':')[0]}, {args.epochs} epochs")
     for ms, run in runs.items():
         print(f"GIL switch interval {ms:g} ms")
         run.report(args.epochs)
+    if blocks:
+        report_interleaved(blocks, args.interleave)
 
 
 class Runs:
