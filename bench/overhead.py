@@ -19,9 +19,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import psutil
 
 from models.settings import get_settings
 from worker import backend
@@ -33,13 +30,13 @@ from sklearn.datasets import make_circles  # noqa: E402
 
 from bench.interference import shifted, window_cost  # noqa: E402
 from bench.interleave import EveryOtherBlock, block_differences  # noqa: E402
+from bench.probes import EpochClock, database_cpu, time_beats  # noqa: E402
 from bench.report import median_interval  # noqa: E402
 from models import db  # noqa: E402
 from models.tables import Experiment  # noqa: E402
 from tests.helpers import migrate  # noqa: E402
 from worker.training.callbacks import EpochWriter  # noqa: E402
 from worker.training.checkpoint import Checkpointer, warm_up  # noqa: E402
-from worker.training.progress import EpochState  # noqa: E402
 
 
 def circles_model(units: int) -> keras.Model:
@@ -74,20 +71,6 @@ class Circles:
             callbacks=callbacks,
         )  # fmt: skip
         return time.perf_counter() - started
-
-
-class EpochClock(keras.callbacks.Callback):
-    """The fit's start and each epoch's end, on both sides (the same cost to each)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ends: list[float] = []
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self.ends.append(time.perf_counter())
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.ends.append(time.perf_counter())
 
 
 @dataclass
@@ -150,36 +133,6 @@ def report_interleaved(pairs: list[tuple[float, float]], block: int) -> None:
     print(f"the epoch hook, in every other block of {block} epochs ({len(pairs)} block pairs):")
     shares = _spread([d / plain for d in differences])
     print(f"  {micros:+.2f} us an epoch; as a share of the epoch: {shares}")
-
-
-def time_beats(writer: EpochWriter) -> list[tuple[float, float]]:
-    """The (start, end) of each of the writer's Pulse beats, on EpochClock's clock: wraps the
-    beat the Pulse calls (instrumentation for this benchmark only)."""
-    windows: list[tuple[float, float]] = []
-    pulse = writer._pulse
-    beat = pulse.beat
-
-    def timed() -> EpochState:
-        started = time.perf_counter()
-        try:
-            return beat()
-        finally:
-            windows.append((started, time.perf_counter()))
-
-    pulse.beat = timed
-    return windows
-
-
-def database_cpu() -> float:
-    """CPU seconds of the PostgreSQL server's processes so far (0 for SQLite, whose writes run
-    in the Pulse thread and count in its CPU). Its backends live as long as the pool's
-    connections, which outlast a fit."""
-    total = 0.0
-    for process in psutil.process_iter(["name", "cpu_times"]):
-        times = process.info["cpu_times"]
-        if process.info["name"] == "postgres" and times is not None:
-            total += times.user + times.system
-    return total
 
 
 def main() -> None:
