@@ -24,24 +24,37 @@ def window_cost(
     epoch's end; `windows`: (start, end), on the same clock. `margin` widens each window at
     its end, for work that goes on after it (the server's commit). Negative when the
     overlapping epochs were faster than their neighbours: noise, kept so that it cancels."""
-    times = np.asarray(ends, dtype=np.float64)
-    if times.size < 2:
+    if len(ends) < 2:
         return 0.0
-    starts, stops = times[:-1], times[1:]
-    durations = stops - starts
     merged = _merge([(s, t + margin) for s, t in windows])
-    busy = np.zeros(durations.size, dtype=bool)
-    for s, t in merged:
-        busy |= (stops > s) & (starts < t)
+    starts, stops, busy = epochs_under(ends, merged, margin=0.0)
+    durations = stops - starts
     cost = 0.0
     for s, t in merged:
-        inside = (stops > s) & (starts < t)
+        inside = _overlapping(starts, stops, s, t)
         before = (stops <= s) & (stops > s - context)
         after = (starts >= t) & (starts < t + context)
         near = ~busy & (before | after)
         if inside.any() and near.any():
             cost += float(durations[inside].sum() - inside.sum() * np.median(durations[near]))
     return cost
+
+
+def epochs_under(
+    ends: list[float], windows: list[tuple[float, float]], margin: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each epoch's start and end (`ends`: the fit's start, then each epoch's end), and
+    whether it overlaps one of the windows, each widened by `margin` at its end."""
+    times = np.asarray(ends, dtype=np.float64)
+    starts, stops = times[:-1], times[1:]
+    busy = np.zeros(starts.size, dtype=bool)
+    for s, t in windows:
+        busy |= _overlapping(starts, stops, s, t + margin)
+    return starts, stops, busy
+
+
+def _overlapping(starts: np.ndarray, stops: np.ndarray, s: float, t: float) -> np.ndarray:
+    return (stops > s) & (starts < t)
 
 
 def _merge(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:

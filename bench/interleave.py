@@ -11,6 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from bench.interference import epochs_under
 from worker.training.callbacks import EpochWriter
 
 
@@ -49,12 +50,8 @@ def block_differences(
     before the writer: an epoch's hook falls in the next epoch's time, so the blocks are
     taken one epoch later). Blocks with fewer than half their epochs clear of the windows
     are skipped."""
-    times = np.asarray(ends, dtype=np.float64)
-    starts, stops = times[:-1], times[1:]
-    durations = stops - starts
-    clear = np.ones(durations.size, dtype=bool)
-    for s, t in windows:
-        clear &= ~((stops > s) & (starts < t + margin))
+    starts, stops, busy = epochs_under(ends, windows, margin)
+    durations, clear = stops - starts, ~busy
 
     def median(k: int) -> float | None:
         span = slice(k * block + 1, (k + 1) * block + 1)

@@ -3,14 +3,13 @@ still deletes its epochs, by trigger, also those of a write that commits while t
 waits for it; and a write for an experiment that is gone writes nothing."""
 
 import threading
-import time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select, text, update
 
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment, MetricChunk, Study, utcnow
-from tests.helpers import circles_spec
+from tests.helpers import circles_spec, poll
 from worker.training import progress
 
 
@@ -81,23 +80,18 @@ def test_a_delete_waiting_for_a_write_removes_the_epochs_it_committed(
         )
         progress.store_epochs(writer, experiment_id, [(3, {"loss": 0.3})], replace=False)
         deleter.start()
-        wait_for_lock_wait("DELETE FROM experiments")
+        poll(lambda: lock_waits("DELETE FROM experiments"), bool, timeout=10, every=0.02)
     # ...so the delete waited for this commit, and its trigger saw the epoch it committed.
     deleter.join(timeout=30)
     assert not deleter.is_alive()
     assert stored(experiment_id) == (0, 0)
 
 
-def wait_for_lock_wait(statement: str, timeout: float = 10.0) -> None:
-    """Until a session runs `statement` and waits for a lock."""
+def lock_waits(statement: str) -> int:
+    """Sessions running `statement` and waiting for a lock."""
     query = text(
         "SELECT count(*) FROM pg_stat_activity"
         " WHERE wait_event_type = 'Lock' AND query LIKE :statement"
     )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_scope() as session:
-            if session.scalar(query, {"statement": statement + "%"}):
-                return
-        time.sleep(0.02)
-    raise AssertionError(f"no session waited for a lock running {statement!r}")
+    with session_scope() as session:
+        return session.scalar(query, {"statement": statement + "%"}) or 0
