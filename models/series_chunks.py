@@ -28,11 +28,18 @@ def chunk_rows(
             "metric": name,
             "first_epoch": first,
             "last_epoch": last,
-            # dtype float turns None (non-finite, or not logged that epoch) into NaN.
-            "packed": np.array([m.get(name) for _, m in rows], PACKED).tobytes(),
+            "packed": _packed([m.get(name) for _, m in rows]),
         }
         for name in names
     ]
+
+
+def _packed(values: list[Any]) -> bytes:
+    """NaN for None (not logged that epoch, or cleaned) and for a non-finite value, as the
+    epoch's JSON has null."""
+    array = np.array(values, PACKED)
+    array[~np.isfinite(array)] = np.nan
+    return array.tobytes()
 
 
 class Chunk(NamedTuple):

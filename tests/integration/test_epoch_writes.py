@@ -1,11 +1,14 @@
-"""Epoch writes on PostgreSQL go in as a binary COPY stream fitq packs itself
-(worker/training/copy_rows.py): what is read back is exactly what was written."""
+"""Epoch writes on PostgreSQL go in as arrays and one JSON document the server unpacks
+(worker/training/array_writes.py): what is read back is exactly what was written."""
 
+import math
 from datetime import timedelta
 
+import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api.series import read_chunked
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment, utcnow
 from tests.helpers import circles_spec
@@ -21,15 +24,20 @@ AWKWARD = {
 }
 
 
-def test_epochs_round_trip_exactly_through_the_copy(client: TestClient) -> None:
+def test_epochs_round_trip_exactly_through_the_array_write(client: TestClient) -> None:
     with session_scope() as session:
         experiment = Experiment(spec=circles_spec(), epochs_total=10**6, status="running")
         session.add(experiment)
         session.flush()
         experiment_id = experiment.id
     before = utcnow()
-    rows = [(epoch, {**AWKWARD, "epoch": float(epoch)}) for epoch in (999_998, 999_999, 10**6)]
-    assert progress.write_epochs(experiment_id, None, rows) == "ok"
+    epochs = (999_998, 999_999, 10**6)
+    # As Keras logs them: the worker writes a non-finite metric as it is.
+    logged = [
+        (e, {**AWKWARD, "epoch": float(e), "nan": math.nan, "inf": -math.inf}) for e in epochs
+    ]
+    assert progress.write_epochs(experiment_id, None, logged) == "ok"
+    rows = [(e, {**AWKWARD, "epoch": float(e), "nan": None, "inf": None}) for e in epochs]
     with session_scope() as session:
         stored = session.execute(
             select(EpochMetric.epoch, EpochMetric.metrics, EpochMetric.recorded_at)
@@ -39,6 +47,12 @@ def test_epochs_round_trip_exactly_through_the_copy(client: TestClient) -> None:
     # jsonb keeps numbers as numerics: one past 1e16 or so reads back as an int, equal to it.
     assert [(epoch, floats(metrics)) for epoch, metrics, _ in stored] == rows
     assert all(before <= at <= utcnow() + timedelta(seconds=1) for _, _, at in stored)
+    # A series is read from the batch's metric_chunks, where a non-finite value is NaN.
+    with session_scope() as session:
+        for metric, values in (("loss", [0.1 + 0.2] * 3), ("inf", [math.nan] * 3)):
+            series = read_chunked(session, experiment_id, metric, 0)
+            assert series is not None and series.epochs.tolist() == list(epochs)
+            assert np.array_equal(series.values, values, equal_nan=True)
 
 
 def floats(metrics: dict) -> dict:

@@ -10,12 +10,12 @@ from sqlalchemy import make_url, update
 
 from models.artifacts import final_model_path
 from models.db import session_scope
+from models.series_chunks import chunk_rows
 from models.settings import get_settings
 from models.tables import Experiment, utcnow
 from tests.helpers import circles_spec
 from worker.reconciler import reconcile_once
-from worker.training import progress
-from worker.training.copy_rows import epoch_rows
+from worker.training import array_writes, progress
 
 
 def submit(client: TestClient, epochs: int = 3) -> int:
@@ -139,8 +139,8 @@ def test_after_a_database_outage_stale_heartbeats_are_not_trusted(client: TestCl
 def test_a_retried_epoch_write_replaces_the_rows_an_earlier_try_committed(
     client: TestClient,
 ) -> None:
-    # On PostgreSQL the epochs go in by COPY, which cannot upsert: a write whose commit
-    # landed but whose answer was lost is retried, and must not fail or duplicate.
+    # Epochs go in by plain INSERT, not an upsert: a write whose commit landed but whose
+    # answer was lost is retried, and must not fail or duplicate.
     experiment_id = submit(client, epochs=10)
     claimed = progress.claim(experiment_id, "w")
     assert claimed is not None
@@ -158,19 +158,19 @@ def test_a_retried_epoch_write_replaces_the_rows_an_earlier_try_committed(
     assert client.get(f"/experiments/{experiment_id}").json()["current_epoch"] == 4
 
 
-def test_an_epoch_write_whose_connection_dies_during_the_copy_is_retried(
+def test_an_epoch_write_whose_connection_dies_mid_write_is_retried(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The COPY talks to psycopg directly, past SQLAlchemy's error handling: a link lost there
-    # must be retried like any other (and kept out of the pool), not fail the job.
+    # The write's connection is checked out (and pinged) before its statement is built: a
+    # link lost between the two must be retried (on a new connection), not fail the job.
     experiment_id = submit(client, epochs=10)
     claimed = progress.claim(experiment_id, "w")
     assert claimed is not None
     url = make_url(get_settings().database_url).set(drivername="postgresql")
     killed: list[int] = []
 
-    def kill_the_copy_once(*args: Any) -> bytes:
-        if not killed:  # mid-COPY: end every other session of this database, and wait
+    def kill_the_link_once(*args: Any) -> list[dict]:
+        if not killed:  # mid-write: end every other session of this database, and wait
             with psycopg.connect(url.render_as_string(hide_password=False)) as admin:
                 killed.extend(
                     row[0]
@@ -179,11 +179,11 @@ def test_an_epoch_write_whose_connection_dies_during_the_copy_is_retried(
                         " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                     )
                 )
-        return epoch_rows(*args)
+        return chunk_rows(*args)
 
-    monkeypatch.setattr(progress, "epoch_rows", kill_the_copy_once)
+    monkeypatch.setattr(array_writes, "chunk_rows", kill_the_link_once)
     rows = [(epoch, {"loss": 1 / epoch}) for epoch in (1, 2, 3)]
     assert progress.write_epochs(experiment_id, claimed.attempt, rows) == "ok"
-    assert killed and all(killed)  # the COPY's session was among those ended
+    assert killed and all(killed)  # the write's session was among those ended
     history = client.get(f"/experiments/{experiment_id}/history").json()
     assert [(row["epoch"], row["loss"]) for row in history] == [(1, 1.0), (2, 0.5), (3, 1 / 3)]

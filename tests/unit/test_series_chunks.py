@@ -13,18 +13,21 @@ def chunks_of(rows: list[tuple[int, dict]], metric: str) -> list[Chunk]:
     ]
 
 
-def test_a_batch_packs_one_row_per_metric_with_nan_for_null_and_missing() -> None:
+def test_a_batch_packs_one_row_per_metric_with_nan_for_null_missing_and_non_finite() -> None:
     rows: list[tuple[int, dict]] = [
         (3, {"loss": 1.0, "val_loss": 2.0}), (4, {"loss": None}), (5, {"loss": 0.5}),
+        (6, {"loss": float("inf"), "val_loss": float("nan")}),
     ]  # fmt: skip
     packed = chunk_rows(7, rows)
     assert [(r["metric"], r["first_epoch"], r["last_epoch"]) for r in packed] == [
-        ("loss", 3, 5),
-        ("val_loss", 3, 5),
+        ("loss", 3, 6),
+        ("val_loss", 3, 6),
     ]
-    found = unpack(chunks_of(rows, "val_loss"), 3, 5)
-    assert found is not None and found[0].tolist() == [3, 4, 5]
-    assert np.array_equal(found[1], [2.0, np.nan, np.nan], equal_nan=True)
+    found = unpack(chunks_of(rows, "val_loss"), 3, 6)
+    assert found is not None and found[0].tolist() == [3, 4, 5, 6]
+    assert np.array_equal(found[1], [2.0, np.nan, np.nan, np.nan], equal_nan=True)
+    loss = unpack(chunks_of(rows, "loss"), 3, 6)  # a non-finite value is NaN, as JSON's null
+    assert loss is not None and np.array_equal(loss[1], [1.0, np.nan, 0.5, np.nan], equal_nan=True)
 
 
 def test_non_consecutive_epochs_are_not_packed() -> None:

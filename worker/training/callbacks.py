@@ -32,7 +32,7 @@ class EpochWriter(keras.callbacks.Callback):
 
     The fast path: an epoch with nothing due (the Pulse's ticks mark a checkpoint or a warm
     shutdown due, a beat a stop or a failed write) and a finite loss only appends Keras's
-    logs (a new dict each epoch) to a deque, and the Pulse thread cleans them when it writes:
+    logs (a new dict each epoch) to a deque, and the Pulse thread writes them as they are:
     at millisecond epochs every microsecond here is a tenth of a percent of the fit
     (BENCHMARKS.md, "Per-epoch overhead").
 
@@ -212,13 +212,12 @@ class EpochWriter(keras.callbacks.Callback):
 
     def _write_pending(self) -> progress.EpochState:
         """Under _write_lock. Takes the rows the fit has appended so far (it may append more
-        meanwhile) and writes them with their metrics cleaned."""
+        meanwhile) and writes them."""
         rows = [self._pending.popleft() for _ in range(len(self._pending))]
         if not rows:
             return "ok"
-        cleaned = [(epoch, progress.clean_metrics(logs)) for epoch, logs in rows]
         try:
-            state = progress.write_epochs(self.experiment_id, self.attempt, cleaned)
+            state = progress.write_epochs(self.experiment_id, self.attempt, rows)
         except Exception:
             self._pending.extendleft(reversed(rows))  # back in front of any appended since
             raise

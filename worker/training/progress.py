@@ -9,21 +9,30 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, Literal, NamedTuple, TypeVar
 
-import psycopg
-from sqlalchemy import Update, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from models.db import session_scope
+from models.db import get_engine, session_scope
 from models.series_chunks import chunk_rows
 from models.settings import get_settings
 from models.tables import EpochMetric, Experiment, ExperimentStatus, MetricChunk, utcnow
-from worker.training.copy_rows import COPY_EPOCHS, epoch_rows
+from worker.training import array_writes
 
 log = logging.getLogger(__name__)
 RUNNING = ExperimentStatus.RUNNING.value
@@ -35,10 +44,6 @@ EpochState = Literal["ok", "cancelled", "lost"]
 EXPERIMENTS_TABLE = Experiment.metadata.tables[Experiment.__tablename__]
 EPOCHS_TABLE = EpochMetric.metadata.tables[EpochMetric.__tablename__]
 CHUNKS_TABLE = MetricChunk.metadata.tables[MetricChunk.__tablename__]
-COPY_CHUNKS = (
-    "COPY metric_chunks (experiment_id, metric, first_epoch, last_epoch, packed)"
-    " FROM STDIN (FORMAT BINARY)"
-)
 
 
 def retrying(action: Callable[[], T], budget: float = DB_RETRY_SECONDS) -> T:
@@ -49,10 +54,8 @@ def retrying(action: Callable[[], T], budget: float = DB_RETRY_SECONDS) -> T:
     while True:
         try:
             return action()
-        except (OperationalError, DBAPIError, psycopg.OperationalError) as exc:
-            # psycopg's own: a link lost during _copy_epochs, which talks to the driver.
-            lost = (OperationalError, psycopg.OperationalError)
-            disconnect = isinstance(exc, lost) or exc.connection_invalidated
+        except (OperationalError, DBAPIError) as exc:
+            disconnect = isinstance(exc, OperationalError) or exc.connection_invalidated
             if not disconnect or time.monotonic() + delay > deadline:
                 raise
             log.warning("database unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
@@ -142,10 +145,11 @@ def resume_at(experiment_id: int, epoch: int) -> None:
 
 
 def clean_metrics(logs: Mapping[str, Any]) -> dict[str, float | None]:
-    """Keras logs -> JSON-safe floats; a non-finite value becomes None (JSON has no NaN)."""
+    """Keras logs -> JSON-safe floats; a non-finite value becomes None (JSON has no NaN), as
+    does None."""
     out: dict[str, float | None] = {}
     for key, value in logs.items():
-        number = float(value)
+        number = math.nan if value is None else float(value)
         out[key] = number if math.isfinite(number) else None
     return out
 
@@ -153,60 +157,32 @@ def clean_metrics(logs: Mapping[str, Any]) -> dict[str, float | None]:
 def store_epochs(
     session: Session, experiment_id: int, rows: list[tuple[int, dict]], replace: bool = True
 ) -> None:
-    """One row per (experiment, epoch), and the batch's metric_chunks. replace: first remove
-    what is stored of these epochs (consecutive, as write_epochs takes them), so a retried
-    write never duplicates; without it, an epoch already there fails the transaction with an
-    IntegrityError (see write_epochs)."""
-    first, last = rows[0][0], rows[-1][0]
+    """One row per (experiment, epoch), and the batch's metric_chunks, unfenced (tests and
+    tools; write_epochs is the worker's). replace: first remove what is stored of these
+    epochs (consecutive, as write_epochs takes them), so a retried write never duplicates;
+    without it, an epoch already there fails the transaction with an IntegrityError."""
     if replace:
-        session.execute(
-            delete(EpochMetric).where(
-                EpochMetric.experiment_id == experiment_id, EpochMetric.epoch.between(first, last)
-            )
-        )
-        session.execute(
-            delete(MetricChunk).where(
-                MetricChunk.experiment_id == experiment_id,
-                MetricChunk.last_epoch >= first,
-                MetricChunk.first_epoch <= last,
-            )
-        )
-    chunks = chunk_rows(experiment_id, rows)
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg":
-        _copy_epochs(session, experiment_id, rows, chunks)
+        _delete_epochs(session, experiment_id, rows)
+    if array_writes.supported(session.get_bind()):
+        array_writes.store(session, experiment_id, rows)
     else:
-        _insert_epochs(session, experiment_id, rows, chunks)
+        _insert_epochs(session, experiment_id, rows, chunk_rows(experiment_id, rows))
 
 
-def _copy_epochs(
-    session: Session, experiment_id: int, rows: list[tuple[int, dict]], chunks: list[dict]
-) -> None:
-    with _copy(session, COPY_EPOCHS) as copy:
-        copy.write(epoch_rows(experiment_id, rows, utcnow()))
-    if chunks:
-        columns = ("experiment_id", "metric", "first_epoch", "last_epoch", "packed")
-        with _copy(session, COPY_CHUNKS) as copy:
-            copy.set_types(["int4", "text", "int4", "int4", "bytea"])
-            for chunk in chunks:
-                copy.write_row(tuple(chunk[c] for c in columns))
-
-
-@contextmanager
-def _copy(session: Session, sql: str) -> Iterator[psycopg.Copy]:
-    """PostgreSQL: a COPY on the session's connection. COPY takes a few us of client CPU a
-    row against ~40 us for an executemany (BENCHMARKS.md, "Per-epoch overhead"): a
-    millisecond epoch pays the client's per-row work, and a write's fixed work once a second
-    (the chunks' executemany took 0.7 ms more than their COPY)."""
-    link = session.connection()
-    connection = link.connection.driver_connection
-    assert isinstance(connection, psycopg.Connection)  # store_epochs checked the driver
-    try:
-        with connection.cursor() as cursor, cursor.copy(sql) as copy:
-            yield copy
-    except psycopg.OperationalError:
-        link.invalidate()  # SQLAlchemy did not see it fail: keep it out of the pool
-        raise
+def _delete_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
+    first, last = rows[0][0], rows[-1][0]
+    session.execute(
+        delete(EpochMetric).where(
+            EpochMetric.experiment_id == experiment_id, EpochMetric.epoch.between(first, last)
+        )
+    )
+    session.execute(
+        delete(MetricChunk).where(
+            MetricChunk.experiment_id == experiment_id,
+            MetricChunk.last_epoch >= first,
+            MetricChunk.first_epoch <= last,
+        )
+    )
 
 
 def _insert_epochs(
@@ -219,7 +195,12 @@ def _insert_epochs(
     session.execute(
         insert(EPOCHS_TABLE),  # Core: the ORM bulk path costs ~2x per row
         [
-            {"experiment_id": experiment_id, "epoch": epoch, "metrics": metrics, "recorded_at": now}
+            {
+                "experiment_id": experiment_id,
+                "epoch": epoch,
+                "metrics": clean_metrics(metrics),  # JSON has no NaN
+                "recorded_at": now,
+            }
             for epoch, metrics in rows
         ],
     )
@@ -227,12 +208,19 @@ def _insert_epochs(
         session.execute(insert(CHUNKS_TABLE), chunks)
 
 
-def _beat(session: Session, experiment_id: int, attempt: int | None, **values: Any) -> EpochState:
+def _beat(
+    link: Session | Connection, experiment_id: int, attempt: int | None, **values: Any
+) -> EpochState:
     statement = _beat_statement(attempt is not None, tuple(sorted(values)))
     given = {f"new_{column}": value for column, value in values.items()}
-    cancel = session.execute(
+    cancel = link.execute(
         statement, {"experiment_id": experiment_id, "attempt": attempt, "now": utcnow(), **given}
     ).scalar_one_or_none()
+    return _state(cancel)
+
+
+def _state(cancel: bool | None) -> EpochState:
+    """A fenced UPDATE's answer: its row's cancel flag, None when it matched no row."""
     if cancel is None:
         return "lost"
     return "cancelled" if cancel else "ok"
@@ -264,34 +252,49 @@ def write_epoch(experiment_id: int, attempt: int | None, epoch: int, metrics: di
 def write_epochs(
     experiment_id: int, attempt: int | None, rows: list[tuple[int, dict]]
 ) -> EpochState:
-    """Write consecutive finished epochs and the heartbeat in one transaction, retrying through
-    a database outage; 'lost' when the job is no longer this attempt's (nothing is written)."""
-
-    def write(replace: bool) -> EpochState:
-        with session_scope() as session:
-            state = _beat(session, experiment_id, attempt, current_epoch=rows[-1][0])
-            if state != "lost":
-                store_epochs(session, experiment_id, rows, replace)
-            return state
+    """Write consecutive finished epochs (their metrics numbers, as Keras logs them; a
+    non-finite one is stored as null) and the heartbeat in one transaction, retrying through a
+    database outage; 'lost' when the job is no longer this attempt's (nothing is written)."""
 
     def action() -> EpochState:
         # New epochs are the rule: the deletes that make a write replace are two statements
         # of the Pulse thread's CPU a write, so they run only when some of these epochs are
-        # there already (a try whose commit was not acknowledged), and the first transaction
-        # was rolled back whole.
+        # there already (a try whose commit was not acknowledged), and the first try, one
+        # statement or one transaction, was rolled back whole.
         try:
-            return write(replace=False)
-        except (IntegrityError, psycopg.IntegrityError):
-            return write(replace=True)
+            return _write(experiment_id, attempt, rows, replace=False)
+        except IntegrityError:
+            return _write(experiment_id, attempt, rows, replace=True)
 
     return retrying(action)
+
+
+def _write(
+    experiment_id: int, attempt: int | None, rows: list[tuple[int, dict]], replace: bool
+) -> EpochState:
+    engine = get_engine()
+    if array_writes.supported(engine):
+        if not replace:
+            return _state(array_writes.write(engine, experiment_id, attempt, rows))
+        with session_scope() as session:
+            _delete_epochs(session, experiment_id, rows)
+            return _state(array_writes.write_in(session, experiment_id, attempt, rows))
+    with session_scope() as session:
+        if replace:
+            _delete_epochs(session, experiment_id, rows)
+        state = _beat(session, experiment_id, attempt, current_epoch=rows[-1][0])
+        if state != "lost":
+            _insert_epochs(session, experiment_id, rows, chunk_rows(experiment_id, rows))
+        return state
 
 
 def heartbeat(experiment_id: int, attempt: int | None = None) -> EpochState:
     """Mid-epoch liveness. A failed beat is skipped, not fatal: the next one retries."""
     try:
-        with session_scope() as session:
-            return _beat(session, experiment_id, attempt)
+        # One statement, committed on its own: no BEGIN or COMMIT round trip (see
+        # array_writes), on the Pulse thread once a second or so.
+        with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as link:
+            return _beat(link, experiment_id, attempt)
     except (OperationalError, DBAPIError) as exc:
         log.warning("heartbeat of experiment %s skipped: %s", experiment_id, type(exc).__name__)
         return "ok"
