@@ -4,11 +4,13 @@ real database, in pairs, alternating which goes first, several times. Run:
 python -m bench.overhead [--epochs N] [--repeats R] [--database-url URL] [--tiny]
 [--switch-ms MS ...]; the backend is FITQ_KERAS_BACKEND's (default jax).
 
-It prints the fit times of both sides and their paired differences; fitq's own time (its
+It prints the fit times of both sides and their paired differences, whole and split into
+the epochs and what is outside them (fitq's last write); fitq's own time (its
 hooks, its thread's CPU); the database server's CPU during the fits; and fitq's cost to the
 fit measured epoch by epoch (bench.interference), with the same measure on the bare fits as
-its noise. On this machine the last is the one that resolves 2%: whole fits of the same code
-differ by more than that from one to the next."""
+its noise. On this machine the last resolves 2% in a few fits: whole fits of the same code
+differ by more than that from one to the next, and take hundreds of pairs (--epochs 500
+--repeats 400: a 95% interval about 2 points wide)."""
 
 import argparse
 import gc
@@ -81,6 +83,15 @@ class Fit:
     hooks: float = 0.0  # fitq's hooks, in the fit's thread (wall)
     thread_cpu: float = 0.0  # fitq's Pulse thread (CPU)
     beats: list[tuple[float, float]] = field(default_factory=list)  # the Pulse's beats
+
+    @property
+    def span(self) -> float:
+        """From the fit's start (on_train_begin) to its last epoch's end."""
+        return self.ends[-1] - self.ends[0]
+
+    @property
+    def outside(self) -> float:
+        return self.seconds - self.span
 
 
 def bare(circles: Circles, epochs: int) -> Fit:
@@ -228,8 +239,18 @@ class Runs:
             print(f"  {name}  median {m:.3f} s  ({1000 * m / epochs:.3f} ms/epoch)  {_list(runs)}")
         print(f"  overhead   {100 * (f - b) / b:+.2f}% (difference of the medians)")
         # Each pair ran back to back: their difference leaves out the machine's slower drift.
-        pairs = [(x - y) / y for x, y in zip(fitq_seconds, bare_seconds, strict=True)]
+        pairs = [(x.seconds - y.seconds) / y.seconds for x, y in self._pairs()]
         print(f"    paired differences: {_spread(pairs)}")
+        # The epochs, and what is outside them: Keras's set-up and the fit's end, where fitq
+        # writes the epochs still pending (up to FITQ_HISTORY_FLUSH_SECONDS of them), a cost
+        # once a fit, large in short ones.
+        spans = [(x.span - y.span) / y.span for x, y in self._pairs()]
+        print(f"    the epochs alone, paired: {_spread(spans)}")
+        outside = statistics.mean(1000 * (x.outside - y.outside) for x, y in self._pairs())
+        print(f"    outside the epochs (fitq's last write): {outside:+.2f} ms a fit, on average")
+
+    def _pairs(self) -> list[tuple[Fit, Fit]]:
+        return list(zip(self.fitq, self.bare, strict=True))
 
 
 def _pc(shares: list[float]) -> str:
