@@ -24,6 +24,14 @@ def submit(client: TestClient, epochs: int = 3) -> int:
     return int(response.json()["id"])
 
 
+def claimed_job(client: TestClient) -> tuple[int, progress.Claim]:
+    """A job of 10 epochs, submitted and claimed by worker "w"."""
+    experiment_id = submit(client, epochs=10)
+    claimed = progress.claim(experiment_id, "w")
+    assert claimed is not None
+    return experiment_id, claimed
+
+
 def age(experiment_id: int, seconds: float) -> None:
     """Pretend the last heartbeat (or enqueue) was `seconds` ago."""
     with session_scope() as session:
@@ -66,9 +74,7 @@ def test_past_max_attempts_the_job_fails_saying_so(client: TestClient) -> None:
 
 
 def test_resume_cuts_the_history_back_to_the_checkpoint(client: TestClient) -> None:
-    experiment_id = submit(client, epochs=10)
-    claimed = progress.claim(experiment_id, "w")
-    assert claimed is not None
+    experiment_id, claimed = claimed_job(client)
     for epoch in range(1, 6):
         progress.write_epoch(experiment_id, claimed.attempt, epoch, {"loss": 1 / epoch})
     progress.resume_at(experiment_id, 3)
@@ -141,9 +147,7 @@ def test_a_retried_epoch_write_replaces_the_rows_an_earlier_try_committed(
 ) -> None:
     # Epochs go in by plain INSERT, not an upsert: a write whose commit landed but whose
     # answer was lost is retried, and must not fail or duplicate.
-    experiment_id = submit(client, epochs=10)
-    claimed = progress.claim(experiment_id, "w")
-    assert claimed is not None
+    experiment_id, claimed = claimed_job(client)
     first = [(epoch, {"loss": 1 / epoch, "val_loss": None}) for epoch in (1, 2, 3)]
     assert progress.write_epochs(experiment_id, claimed.attempt, first) == "ok"
     again = [(epoch, {"loss": 0.1 + epoch, "val_loss": 0.123456789012345}) for epoch in (2, 3, 4)]
@@ -158,14 +162,40 @@ def test_a_retried_epoch_write_replaces_the_rows_an_earlier_try_committed(
     assert client.get(f"/experiments/{experiment_id}").json()["current_epoch"] == 4
 
 
+def test_a_replacement_for_a_job_taken_over_meanwhile_deletes_nothing(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first try finds its epochs there (IntegrityError); the job is reclaimed before the
+    # replacement, which must see the fence first and delete none of the new owner's epochs.
+    experiment_id, claimed = claimed_job(client)
+    first = [(epoch, {"loss": 1 / epoch}) for epoch in (1, 2, 3)]
+    assert progress.write_epochs(experiment_id, claimed.attempt, first) == "ok"
+    write = array_writes.write
+
+    def reclaimed_after_the_first_try(*args: Any) -> bool | None:
+        try:
+            return write(*args)
+        finally:
+            with session_scope() as session:
+                session.execute(
+                    update(Experiment)
+                    .where(Experiment.id == experiment_id)
+                    .values(attempts=Experiment.attempts + 1)
+                )
+
+    monkeypatch.setattr(array_writes, "write", reclaimed_after_the_first_try)
+    again = [(epoch, {"loss": 9.0}) for epoch in (2, 3, 4)]
+    assert progress.write_epochs(experiment_id, claimed.attempt, again) == "lost"
+    history = client.get(f"/experiments/{experiment_id}/history").json()
+    assert [(row["epoch"], row["loss"]) for row in history] == [(1, 1.0), (2, 0.5), (3, 1 / 3)]
+
+
 def test_an_epoch_write_whose_connection_dies_mid_write_is_retried(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The write's connection is checked out (and pinged) before its statement is built: a
     # link lost between the two must be retried (on a new connection), not fail the job.
-    experiment_id = submit(client, epochs=10)
-    claimed = progress.claim(experiment_id, "w")
-    assert claimed is not None
+    experiment_id, claimed = claimed_job(client)
     url = make_url(get_settings().database_url).set(drivername="postgresql")
     killed: list[int] = []
 

@@ -1,5 +1,6 @@
-"""Epoch writes on PostgreSQL: a batch's epochs and chunks as arrays, unpacked by the server,
-and the worker's fenced write as one statement committed on its own.
+"""Epoch writes on PostgreSQL: a batch's epochs as one JSON document and its chunks as
+arrays, unpacked by the server, and the worker's fenced write as one statement committed on
+its own (a replacement, rare, goes through progress's session instead).
 
 The Pulse thread's CPU is taken from the fit's (the interpreter's lock; BENCHMARKS.md,
 "Per-epoch overhead"), and so is each of its round trips: the lock is handed back and forth
@@ -13,7 +14,7 @@ and chunks are inserted only where the heartbeat's UPDATE found the row still th
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, TextClause, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from models.series_chunks import chunk_rows
@@ -53,15 +54,10 @@ def write(
 ) -> bool | None:
     """The fenced write in a statement of its own: the cancel flag, None when the job is no
     longer this attempt's (nothing written). An epoch already stored raises IntegrityError."""
+    parameters = _parameters(experiment_id, rows, attempt=attempt)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as link:
-        return _run(link, FENCED_WRITE, _parameters(experiment_id, rows, attempt=attempt))
-
-
-def write_in(
-    session: Session, experiment_id: int, attempt: int | None, rows: list[tuple[int, dict]]
-) -> bool | None:
-    """The same fenced write inside the session's transaction (after its deletes)."""
-    return _run(session, FENCED_WRITE, _parameters(experiment_id, rows, attempt=attempt))
+        cancel = link.execute(FENCED_WRITE, parameters).scalar_one_or_none()
+    return None if cancel is None else bool(cancel)
 
 
 def store(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
@@ -69,11 +65,6 @@ def store(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) ->
     parameters = _parameters(experiment_id, rows)
     session.execute(EPOCHS, parameters)
     session.execute(CHUNKS, parameters)
-
-
-def _run(link: Session | Connection, statement: TextClause, parameters: dict) -> bool | None:
-    cancel = link.execute(statement, parameters).scalar_one_or_none()
-    return None if cancel is None else bool(cancel)
 
 
 def _parameters(experiment_id: int, rows: list[tuple[int, dict]], **more: Any) -> dict:

@@ -273,18 +273,13 @@ def _write(
     experiment_id: int, attempt: int | None, rows: list[tuple[int, dict]], replace: bool
 ) -> EpochState:
     engine = get_engine()
-    if array_writes.supported(engine):
-        if not replace:
-            return _state(array_writes.write(engine, experiment_id, attempt, rows))
-        with session_scope() as session:
-            _delete_epochs(session, experiment_id, rows)
-            return _state(array_writes.write_in(session, experiment_id, attempt, rows))
+    if array_writes.supported(engine) and not replace:
+        return _state(array_writes.write(engine, experiment_id, attempt, rows))
     with session_scope() as session:
-        if replace:
-            _delete_epochs(session, experiment_id, rows)
+        # The fence first: a job taken over since the first try loses nothing to its deletes.
         state = _beat(session, experiment_id, attempt, current_epoch=rows[-1][0])
         if state != "lost":
-            _insert_epochs(session, experiment_id, rows, chunk_rows(experiment_id, rows))
+            store_epochs(session, experiment_id, rows, replace)
         return state
 
 
