@@ -4,9 +4,10 @@ its own (a replacement, rare, goes through progress's session instead).
 
 The Pulse thread's CPU is taken from the fit's (the interpreter's lock; BENCHMARKS.md,
 "Per-epoch overhead"), and so is each of its round trips: the lock is handed back and forth
-with the fit at every one. A write in a session took ~10 of them (the pool's ping, BEGIN, the
-heartbeat's UPDATE, a COPY for the epochs and one for the chunks, COMMIT); this one takes two
-(the ping, the statement), and its client work is one orjson call for all the rows' metrics.
+with the fit at every one. A write in a session took eight of them (the pool's ping, BEGIN,
+the heartbeat's UPDATE, two for each COPY, the epochs' and the chunks', COMMIT; seen in
+psycopg's protocol trace); this one takes two (the ping, the statement), and its client work
+is one orjson call for all the rows' metrics.
 A statement's data-modifying parts commit or fail together, so the fence holds: the epochs
 and chunks are inserted only where the heartbeat's UPDATE found the row still this attempt's
 (and locked it until the commit, see the delete trigger in migration 0009)."""

@@ -286,8 +286,8 @@ def _write(
 def heartbeat(experiment_id: int, attempt: int | None = None) -> EpochState:
     """Mid-epoch liveness. A failed beat is skipped, not fatal: the next one retries."""
     try:
-        # One statement, committed on its own: no BEGIN or COMMIT round trip (see
-        # array_writes), on the Pulse thread once a second or so.
+        # One statement, committed on its own: two round trips with the pool's ping, not
+        # four (no BEGIN, no COMMIT; see array_writes), on the Pulse thread every beat.
         with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as link:
             return _beat(link, experiment_id, attempt)
     except (OperationalError, DBAPIError) as exc:
