@@ -4,19 +4,25 @@ first call made (201, its body, `Idempotent-Replayed: true`) and creates or enqu
 The key is claimed before the resource is made, in the request's own transaction, so it
 commits (or rolls back) with the resource. Two concurrent requests with one key meet at the
 unique (owner, key) index: the second insert waits for the first transaction and, once that
-commits, fails; the second request then replays the winner instead of creating a twin."""
+commits, fails; the second request then replays the winner instead of creating a twin.
+
+A key is remembered FITQ_IDEMPOTENCY_KEY_HOURS: an older one is forgotten when it comes again
+(the request is new) or by the reconciler's pass (worker/reconciler.py), so the table holds
+about a day of keys, not every key ever sent."""
 
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Header, Request, Response
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models.settings import get_settings
 from models.tables import LOCAL_OWNER, Experiment, IdempotencyKey, Study
 
 HEADER = "Idempotency-Key"
@@ -60,9 +66,19 @@ def _existing(session: Session, owner: str, key: str, digest: str) -> int | None
     return row.resource_id
 
 
-def claim(session: Session, owner: str, key: str, digest: str, resource: str) -> int | None:
+def claim(
+    session: Session, owner: str, key: str, digest: str, resource: str, expired: datetime
+) -> int | None:
     """None when this request owns the key (call settle() with what it creates); otherwise
-    the id of what the first request with this key created, to replay."""
+    the id of what the first request with this key created, to replay. A key created before
+    `expired` is forgotten first: this request is a new one."""
+    session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.owner == owner,
+            IdempotencyKey.key == key,
+            IdempotencyKey.created_at < expired,
+        )
+    )
     found = _existing(session, owner, key, digest)
     if found is not None:
         return found
@@ -111,7 +127,9 @@ def create_once(
     if not key:
         return create()
     digest = request_hash(request.method, request.url.path, body)
-    replayed = claim(session, owner, key, digest, table.__tablename__)
+    # Per request: a changed setting applies at once.
+    expired = IdempotencyKey.expired_before(get_settings().idempotency_key_hours)
+    replayed = claim(session, owner, key, digest, table.__tablename__, expired)
     if replayed:
         mark_replayed(response)
         return session.get_one(table, replayed)

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # A job still queued this long after it was (re-)enqueued is enqueued again: its message
     # may have been lost (a broker restart without persistence). Duplicates are harmless.
     queued_timeout_seconds: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
+    # How long an Idempotency-Key is remembered (hours): a retry within it gets what the first
+    # request made; after it the key names a new request, and the reconciler deletes it.
+    idempotency_key_hours: float = Field(default=24.0, gt=0, le=24 * 365)
     # Where checkpoints and final models are kept. Empty: data_dir/artifacts.
     artifacts_dir: Path | None = None
     # Least seconds between two checkpoints of a running fit (one is also written when the

@@ -1,6 +1,6 @@
 """SQLAlchemy 2.0 typed ORM. SQL is the source of truth for job state."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -258,3 +258,8 @@ class IdempotencyKey(Base):
     resource: Mapped[str] = mapped_column(String(32))
     resource_id: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @staticmethod
+    def expired_before(hours: float) -> datetime:
+        """Keys created before this are forgotten (FITQ_IDEMPOTENCY_KEY_HOURS)."""
+        return utcnow() - timedelta(hours=hours)

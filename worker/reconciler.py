@@ -1,4 +1,5 @@
-"""The reconciler: finds jobs the broker lost and jobs whose worker died, and enqueues them again.
+"""The reconciler: finds jobs the broker lost and jobs whose worker died, and enqueues them again;
+it also deletes expired Idempotency-Keys.
 
 It is a loop thread in every training worker's main process rather than a Celery beat
 schedule: beat is one more process that must run exactly once per deployment (two beats send
@@ -17,12 +18,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import NamedTuple
 
-from sqlalchemy import and_, func, sql, update
+from sqlalchemy import and_, delete, func, sql, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.db import make_engine
 from models.settings import Settings
-from models.tables import Experiment, ExperimentStatus, utcnow
+from models.tables import Experiment, ExperimentStatus, IdempotencyKey, utcnow
 from worker.celery_app import TRAIN_TASK, celery_app
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,14 @@ def reconcile_once(
     return Reconciled(list(requeued), list(resent), list(cancelled))
 
 
+def forget_idempotency_keys(session: Session, settings: Settings) -> int:
+    """Delete the Idempotency-Keys older than FITQ_IDEMPOTENCY_KEY_HOURS (see
+    api/idempotency.py): without it the table would keep every key ever sent."""
+    expired = IdempotencyKey.expired_before(settings.idempotency_key_hours)
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < expired))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def send_training(experiment_id: int) -> None:
     celery_app.send_task(TRAIN_TASK, args=[experiment_id])
 
@@ -102,12 +111,19 @@ class Reconciler(threading.Thread):
             with self.sessions.begin() as session:
                 reclaim = time.monotonic() >= self._reclaim_after
                 done = reconcile_once(session, self.settings, send_training, reclaim)
+                forgotten = forget_idempotency_keys(session, self.settings)
         except Exception as exc:  # a database or broker outage: try again next tick
             log.warning("reconcile pass failed: %s: %s", type(exc).__name__, exc)
             # Heartbeats could not be written during a database outage either: stale ones say
             # nothing until live workers have had a full timeout to write again.
             self._reclaim_after = time.monotonic() + self.settings.heartbeat_timeout_seconds
             return
+        if forgotten:
+            log.info(
+                "forgot %d idempotency keys older than %g h",
+                forgotten,
+                self.settings.idempotency_key_hours,
+            )
         if any(done):
             log.info(
                 "reconciled: requeued %s (stale heartbeat), resent %s (queued too long), "

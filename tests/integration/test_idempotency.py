@@ -2,15 +2,19 @@
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import redis
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
 from api.idempotency import claim, request_hash, settle
-from models.db import get_sessionmaker
-from models.tables import LOCAL_OWNER
+from models.db import get_sessionmaker, session_scope
+from models.settings import get_settings
+from models.tables import LOCAL_OWNER, IdempotencyKey, utcnow
 from tests.helpers import circles_spec
 from tests.integration.test_experiments_api import queued_ids
+from worker.reconciler import forget_idempotency_keys
 
 KEY = {"Idempotency-Key": "9b2f6c1e-retry"}
 
@@ -100,9 +104,10 @@ def test_a_racing_claim_waits_for_the_winner_and_replays_it(client: TestClient) 
     digest = request_hash("POST", "/experiments", {"a": 1})
     winner, loser = get_sessionmaker()(), get_sessionmaker()()
     try:
-        assert claim(winner, LOCAL_OWNER, "race", digest, "experiments") is None
+        expired = IdempotencyKey.expired_before(24)
+        assert claim(winner, LOCAL_OWNER, "race", digest, "experiments", expired) is None
         with ThreadPoolExecutor(1) as pool:
-            waiting = pool.submit(claim, loser, LOCAL_OWNER, "race", digest, "experiments")
+            waiting = pool.submit(claim, loser, LOCAL_OWNER, "race", digest, "experiments", expired)
             time.sleep(0.3)
             assert not waiting.done()  # blocked on the winner's uncommitted row
             settle(winner, LOCAL_OWNER, "race", 42)
@@ -112,3 +117,41 @@ def test_a_racing_claim_waits_for_the_winner_and_replays_it(client: TestClient) 
         loser.rollback()
         winner.close()
         loser.close()
+
+
+def age_key(key: str, hours: float) -> None:
+    """Pretend the key was first sent `hours` ago."""
+    with session_scope() as session:
+        session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == key)
+            .values(created_at=utcnow() - timedelta(hours=hours))
+        )
+
+
+def test_a_key_past_its_hours_names_a_new_request(client: TestClient) -> None:
+    first = client.post("/experiments", json=circles_spec(epochs=3), headers=KEY)
+    age_key(KEY["Idempotency-Key"], get_settings().idempotency_key_hours + 0.1)
+    again = client.post("/experiments", json=circles_spec(epochs=3), headers=KEY)
+    assert again.status_code == 201, again.text
+    assert "idempotent-replayed" not in again.headers
+    assert again.json()["id"] != first.json()["id"]
+    # The key now names the new request, for its own hours.
+    third = client.post("/experiments", json=circles_spec(epochs=3), headers=KEY)
+    assert third.headers["idempotent-replayed"] == "true"
+    assert third.json()["id"] == again.json()["id"]
+
+
+def test_the_reconciler_deletes_expired_keys_only(client: TestClient) -> None:
+    for key in ("old", "fresh"):
+        response = client.post(
+            "/experiments", json=circles_spec(epochs=3), headers={"Idempotency-Key": key}
+        )
+        assert response.status_code == 201, response.text
+    settings = get_settings()
+    age_key("old", settings.idempotency_key_hours + 0.1)
+    age_key("fresh", settings.idempotency_key_hours - 0.1)
+    with session_scope() as session:
+        assert forget_idempotency_keys(session, settings) == 1
+    with session_scope() as session:
+        assert session.scalars(select(IdempotencyKey.key)).all() == ["fresh"]
