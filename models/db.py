@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.settings import get_settings
@@ -66,6 +66,15 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def statement_scope() -> Iterator[Connection]:
+    """A connection whose every statement commits on its own: the edge for a single statement
+    that is its own transaction (the worker's heartbeats and epoch writes), which skips the
+    BEGIN and COMMIT round trips a session makes."""
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as link:
+        yield link
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
+from models.db import statement_scope
 from models.series_chunks import chunk_rows
 from models.tables import ExperimentStatus, utcnow
 
@@ -50,13 +51,11 @@ def supported(bind: Engine | Connection) -> bool:
     return bind.dialect.name == "postgresql"
 
 
-def write(
-    engine: Engine, experiment_id: int, attempt: int | None, rows: list[tuple[int, dict]]
-) -> bool | None:
+def write(experiment_id: int, attempt: int | None, rows: list[tuple[int, dict]]) -> bool | None:
     """The fenced write in a statement of its own: the cancel flag, None when the job is no
     longer this attempt's (nothing written). An epoch already stored raises IntegrityError."""
     parameters = _parameters(experiment_id, rows, attempt=attempt)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as link:
+    with statement_scope() as link:
         cancel = link.execute(FENCED_WRITE, parameters).scalar_one_or_none()
     return None if cancel is None else bool(cancel)
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from models.db import get_engine, session_scope
+from models.db import get_engine, session_scope, statement_scope
 from models.series_chunks import chunk_rows
 from models.settings import get_settings
 from models.tables import EpochMetric, Experiment, ExperimentStatus, MetricChunk, utcnow
@@ -157,16 +157,17 @@ def clean_metrics(logs: Mapping[str, Any]) -> dict[str, float | None]:
 def store_epochs(
     session: Session, experiment_id: int, rows: list[tuple[int, dict]], replace: bool = True
 ) -> None:
-    """One row per (experiment, epoch), and the batch's metric_chunks, unfenced (tests and
-    tools; write_epochs is the worker's). replace: first remove what is stored of these
-    epochs (consecutive, as write_epochs takes them), so a retried write never duplicates;
-    without it, an epoch already there fails the transaction with an IntegrityError."""
+    """One row per (experiment, epoch), and the batch's metric_chunks, unfenced: the caller
+    fences the write in the same transaction (write_epochs) or owns the experiment (tests and
+    tools). replace: first remove what is stored of these epochs (consecutive, as
+    write_epochs takes them), so a retried write never duplicates; without it, an epoch
+    already there fails the transaction with an IntegrityError."""
     if replace:
         _delete_epochs(session, experiment_id, rows)
     if array_writes.supported(session.get_bind()):
         array_writes.store(session, experiment_id, rows)
     else:
-        _insert_epochs(session, experiment_id, rows, chunk_rows(experiment_id, rows))
+        _insert_epochs(session, experiment_id, rows)
 
 
 def _delete_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
@@ -185,9 +186,7 @@ def _delete_epochs(session: Session, experiment_id: int, rows: list[tuple[int, d
     )
 
 
-def _insert_epochs(
-    session: Session, experiment_id: int, rows: list[tuple[int, dict]], chunks: list[dict]
-) -> None:
+def _insert_epochs(session: Session, experiment_id: int, rows: list[tuple[int, dict]]) -> None:
     """SQLite (and any other driver): one statement executed for many parameter sets. It
     compiles once and is cached, where a VALUES list would compile anew for every batch
     size (~30 ms for 150 rows)."""
@@ -204,6 +203,7 @@ def _insert_epochs(
             for epoch, metrics in rows
         ],
     )
+    chunks = chunk_rows(experiment_id, rows)
     if chunks:
         session.execute(insert(CHUNKS_TABLE), chunks)
 
@@ -272,9 +272,8 @@ def write_epochs(
 def _write(
     experiment_id: int, attempt: int | None, rows: list[tuple[int, dict]], replace: bool
 ) -> EpochState:
-    engine = get_engine()
-    if array_writes.supported(engine) and not replace:
-        return _state(array_writes.write(engine, experiment_id, attempt, rows))
+    if array_writes.supported(get_engine()) and not replace:
+        return _state(array_writes.write(experiment_id, attempt, rows))
     with session_scope() as session:
         # The fence first: a job taken over since the first try loses nothing to its deletes.
         state = _beat(session, experiment_id, attempt, current_epoch=rows[-1][0])
@@ -288,7 +287,7 @@ def heartbeat(experiment_id: int, attempt: int | None = None) -> EpochState:
     try:
         # One statement, committed on its own: two round trips with the pool's ping, not
         # four (no BEGIN, no COMMIT; see array_writes), on the Pulse thread every beat.
-        with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as link:
+        with statement_scope() as link:
             return _beat(link, experiment_id, attempt)
     except (OperationalError, DBAPIError) as exc:
         log.warning("heartbeat of experiment %s skipped: %s", experiment_id, type(exc).__name__)
