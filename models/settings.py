@@ -84,10 +84,9 @@ class Settings(BaseSettings):
     idempotency_key_hours: float = Field(default=24.0, gt=0, le=24 * 365)
     # Where checkpoints and final models are kept. Empty: data_dir/artifacts.
     artifacts_dir: Path | None = None
-    # Least seconds between two checkpoints of a running fit (one is also written when the
-    # fit stops); a reclaimed job redoes at most this much. Above 0 a checkpoint is also never
-    # due sooner than 100 x the time the last one took, so saving stays under 1% of the fit
-    # (the circles model saves in ~30 ms). 0 checkpoints after every epoch, whatever it costs.
+    # Seconds between two checkpoints of a running fit (one is also written when the fit
+    # stops): a reclaimed job redoes at most this much plus one epoch, however long a save
+    # takes. 0 checkpoints after every epoch, whatever it costs.
     checkpoint_every_seconds: float = Field(default=30.0, ge=0, le=24 * 3600)
     # Most seconds a finished epoch waits in the worker before it is written to SQL (and so
     # readable). The job's background thread writes epochs in batches, one transaction a

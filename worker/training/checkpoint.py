@@ -4,6 +4,7 @@ A .keras file holds the weights and the optimizer's variables (its step count, A
 so a fit resumed from it continues its curves instead of restarting the optimizer. Each file is
 written under a temporary name and renamed into place, so a crash never leaves half of one."""
 
+import logging
 import os
 import tempfile
 import time
@@ -17,6 +18,9 @@ from worker.training.build import load_into
 from worker.training.cadence import Cadence
 
 SavedAs = Callable[[keras.Model], keras.Model]
+log = logging.getLogger(__name__)
+# A save costing more than this share of FITQ_CHECKPOINT_EVERY_SECONDS is logged once.
+COSTLY_SHARE = 0.05
 
 
 def _itself(model: keras.Model) -> keras.Model:
@@ -54,8 +58,8 @@ def restore(model: keras.Model, path: Path, saved_as: SavedAs = _itself) -> None
 
 
 class Checkpointer:
-    """Saves when asked, and says when a save is due: every `every_seconds` at most, and never
-    sooner than 100 x the last save's duration (see Cadence), so it stays under 1% of the fit."""
+    """Saves when asked, and says when a save is due: `every_seconds` after the last one, so a
+    resume redoes at most that much of the fit (plus the epoch running when it came due)."""
 
     def __init__(
         self,
@@ -70,6 +74,7 @@ class Checkpointer:
         self.saved_as = saved_as
         self._cadence = Cadence(every_seconds, clock)
         self.saved_epoch: int | None = None
+        self._warned = False
 
     def due(self) -> bool:
         return self._cadence.due()
@@ -81,3 +86,17 @@ class Checkpointer:
         artifacts.prune_checkpoints(self.experiment_id, keep_last=1)
         self._cadence.ran(started)
         self.saved_epoch = epoch
+        self._warn_if_costly()
+
+    def _warn_if_costly(self) -> None:
+        if self._warned or not self._cadence.costly(COSTLY_SHARE):
+            return
+        self._warned = True
+        log.warning(
+            "experiment %s: a checkpoint took %.2f s, over %d%% of FITQ_CHECKPOINT_EVERY_SECONDS "
+            "(%g s); a longer interval costs the fit less and a resume redoes more",
+            self.experiment_id,
+            self._cadence.last_cost,
+            round(COSTLY_SHARE * 100),
+            self._cadence.every_seconds,
+        )
