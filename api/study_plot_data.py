@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from api.plotting import base_metric
+from api.studies.expand import show
 from api.study_queries import Run
 from models.tables import Experiment
 
@@ -59,20 +60,34 @@ def value_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def study_variant(experiment: Experiment) -> str:
+    """The variant as the study request named it: the run's variant name without the grid
+    point that api/studies/expand.py appends ("wide, model.layers[1].rate=0.2" -> "wide");
+    "" when the study had no variants (the name is the grid point alone)."""
+    name = experiment.variant or ""
+    grid = experiment.grid_values or {}
+    point = ", ".join(f"{key}={show(value)}" for key, value in grid.items())
+    if point and name == point:
+        return ""
+    return name.removesuffix(f", {point}") if point else name
+
+
 def grid_points(runs: Sequence[Run], field: str, metric: str) -> dict[str, list[GridPoint]]:
-    """One line per combination of the other swept fields (label like "units=16"; "" when
-    the field was the only one), each a list of (value of field, best metric per run).
-    Repeats and runs with equal grid values share a point; runs with no value are left out."""
+    """One line per variant and combination of the other swept fields (label like "wide",
+    "wide, units=16" or "units=16"; "" for the only line of a one-field grid without
+    variants), each a list of (value of field, best metric per run). Repeats share a point;
+    different variants never do. Runs with no value are left out."""
     lines: dict[str, dict[str, GridPoint]] = {}
     for run in runs:
         grid = run.experiment.grid_values or {}
         best = best_value(run.history, metric)
         if field not in grid or best is None:
             continue
-        others = ", ".join(f"{k}={value_text(v)}" for k, v in sorted(grid.items()) if k != field)
+        others = [f"{k}={value_text(v)}" for k, v in sorted(grid.items()) if k != field]
+        label = ", ".join(part for part in (study_variant(run.experiment), *others) if part)
         # JSON text as the key: swept values may be lists or dicts, which do not hash.
         key = json.dumps(grid[field], sort_keys=True)
-        point = lines.setdefault(others, {}).setdefault(key, (grid[field], []))
+        point = lines.setdefault(label, {}).setdefault(key, (grid[field], []))
         point[1].append(best)
     return {label: list(points.values()) for label, points in lines.items()}
 

@@ -4,10 +4,14 @@ with the ORM (the studies API is another module's), histories written as the wor
 import io
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from api import study_queries
+from api.plotting_studies import colours
+from api.study_plot_data import grid_points
 from models.db import session_scope
 from models.tables import Experiment, Study
 from tests.helpers import circles_spec
@@ -182,3 +186,34 @@ def test_grid_errors(client: TestClient) -> None:
     queued = add_study("queued grid", [("a", {"lr": 0.1}, [])])
     early = client.get(f"/studies/{queued}/grid.png")
     assert early.status_code == 409 and "no finished epoch" in early.json()["detail"]
+
+
+def coloured_pixels(response: Any, colour: tuple[float, ...]) -> int:
+    """Pixels of the PNG drawn in one plot colour (its markers and line)."""
+    assert png_size(response)
+    image = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB")).astype(int)
+    wanted = np.array([round(255 * c) for c in colour[:3]])
+    return int((np.abs(image - wanted).max(axis=2) <= 8).sum())
+
+
+def test_grid_png_draws_one_line_per_variant(client: TestClient) -> None:
+    # The README's study: wide and narrow over dropout rates, 2 repeats; their trends run
+    # opposite, so a mean over both variants would be a flat line of mixed points.
+    field = "model.layers[1].rate"
+    best = {("wide", 0.0): 0.660, ("wide", 0.4): 0.700, ("narrow", 0.0): 0.712,
+            ("narrow", 0.4): 0.650}  # fmt: skip
+    runs = [
+        (f"{variant}, {field}={rate}", {field: rate}, [(0.5, 0.9), (0.4, value + shift)])
+        for (variant, rate), value in best.items()
+        for shift in (-0.01, 0.01)
+    ]
+    study_id = add_study("circles capacity", runs)
+    with session_scope() as session:
+        loaded = [r for g in study_queries.runs_by_variant(session, study_id).values() for r in g]
+        lines = grid_points(loaded, field, "val_loss")
+    means = {(label, x): float(np.mean(ys)) for label, line in lines.items() for x, ys in line}
+    assert means == pytest.approx(best)
+    response = client.get(f"/studies/{study_id}/grid.png")
+    first, second = colours(2)
+    assert coloured_pixels(response, first) > 100
+    assert coloured_pixels(response, second) > 100  # the second variant has its own line

@@ -10,6 +10,7 @@ from api.study_plot_data import (
     experiment_labels,
     grid_points,
     higher_is_better,
+    study_variant,
     swept_fields,
     validation_metrics,
 )
@@ -92,3 +93,36 @@ def test_default_metric_is_the_loss_functions_own_metric_when_recorded() -> None
     )
     assert default_metric([imdb], ["accuracy", "loss"]) == "loss"
     assert default_metric([Experiment(id=2, spec={})], ["loss"]) == "loss"
+
+
+RATE = "model.layers[1].rate"
+
+
+def variant_run(variant: str, rate: float, *val_losses: float) -> Run:
+    """A run as POST /studies names it: the variant, then the grid point."""
+    name = f"{variant}, {RATE}={rate}"
+    return Run(Experiment(id=1, variant=name, grid_values={RATE: rate}, spec={}), rows(*val_losses))
+
+
+def test_grid_points_draw_one_line_per_variant_never_mixing_them() -> None:
+    # The README's study: wide and narrow over dropout rates, trends running opposite.
+    runs = [
+        variant_run("wide", 0.0, 0.9, 0.66), variant_run("wide", 0.0, 0.66),
+        variant_run("narrow", 0.0, 0.712), variant_run("narrow", 0.0, 0.8, 0.712),
+        variant_run("wide", 0.4, 0.70), variant_run("narrow", 0.4, 0.69),
+    ]  # fmt: skip
+    lines = grid_points(runs, RATE, "val_loss")
+    assert lines == {
+        "wide": [(0.0, [0.66, 0.66]), (0.4, [0.70])],
+        "narrow": [(0.0, [0.712, 0.712]), (0.4, [0.69])],
+    }
+
+
+def test_study_variant_strips_the_grid_point_from_the_run_name() -> None:
+    def variant(name: str | None, grid: dict[str, Any] | None) -> str:
+        return study_variant(Experiment(variant=name, grid_values=grid))
+
+    assert variant("wide, a=1, b=[1,2]", {"a": 1, "b": [1, 2]}) == "wide"
+    assert variant("a=0.2", {"a": 0.2}) == ""  # no variants: the grid point is the name
+    assert variant("baseline", None) == "baseline"
+    assert variant(None, None) == ""
