@@ -20,8 +20,9 @@ MIN_EPOCHS rows have it. Null, NaN and infinite values are "not a number".
    earliest on ties; a median turns a sharp bottom into two equal epochs). The run overfits
    when, after m, OVERFIT_PATIENCE (3) consecutive epochs have a smoothed val_loss above
    min + OVERFIT_TOLERANCE (0.02) * |min| and the last of them has a lower training loss than
-   epoch m (both rising together is not overfitting). `overfitting_from_epoch` is the first
-   epoch after m.
+   epoch m (both rising together is not overfitting). The count starts after the later of m
+   and the best epoch (below), so `overfitting_from_epoch`, the first epoch after that one,
+   always comes after the best epoch that the summary and the remedies name.
 4. still_improving: over the last STEEP_WINDOW (3) epochs (fewer when fewer were run) the
    training loss fell on average by at least STEEP_DROP (0.01) of its first-epoch value per
    epoch and was still falling at the last epoch (lower than the epoch before), and, with
@@ -234,7 +235,7 @@ def _result(
     for diverged and insufficient_data."""
     judged = verdict not in (Verdict.DIVERGED, Verdict.INSUFFICIENT_DATA)
     monitored = run.val if run.has_validation else run.loss
-    best = monitored.epochs[int(monitored.values.argmin())] if judged else None
+    best = monitored.epochs[ds.best_index(monitored.values)] if judged else None
     reference, kind = run.reference() if judged else (None, None)
     train_drop, val_drop = run.drops() if judged else (None, None)
     return Diagnosis(

@@ -64,37 +64,45 @@ def exploded_epoch(loss: Series, factor: float) -> int | None:
     return loss.epochs[int(above[0])] if above.size else None
 
 
+def best_index(values: np.ndarray) -> int:
+    """The best epoch's index: the lowest value, the earliest on ties (Keras's EarlyStopping
+    picks the same one). The summary, the verdict and the remedies all name this epoch."""
+    return int(np.nanargmin(values))
+
+
 @dataclass(frozen=True)
 class Rise:
-    """What the overfitting search found on the smoothed validation loss."""
+    """What the overfitting search found on the validation loss."""
 
-    reference_epoch: int  # the epoch of the smoothed minimum
-    from_epoch: int | None  # the epoch after it, when the rise qualifies as overfitting
+    reference_epoch: int  # the best epoch (best_index)
+    from_epoch: int | None  # the epoch the rise starts at, when it qualifies as overfitting
     trailing_above: int  # epochs at the end above the threshold (a rise not yet long enough)
 
 
 def find_rise(
     val: Series, train: Mapping[int, float], tolerance: float, patience: int, window: int
 ) -> Rise:
-    """Overfitting: a run of `patience` consecutive epochs after the smoothed minimum (of the
-    epochs where the smoothed curve is lowest, the one with the lowest raw value) whose
-    smoothed validation loss is above minimum + tolerance * |minimum|, ending at an epoch whose
-    training loss is below the one at the minimum (both rising together is not overfitting)."""
+    """Overfitting: a run of `patience` consecutive epochs whose smoothed validation loss is
+    above the smoothed minimum + tolerance * |minimum|, after both the best epoch and the
+    smoothed curve's bottom (so one low epoch before a longer fall starts nothing), ending at
+    an epoch whose training loss is below the one where the run started (both rising
+    together is not overfitting). The rise starts at the epoch after the later of the two."""
     smooth = running_median(val.values, window)
+    best = best_index(val.values)
     # A median flattens a sharp minimum into a tie of two epochs; the raw values say which
     # of them was the bottom (argmin keeps the earliest of equal raw values).
     tied = np.flatnonzero(smooth == smooth.min())
-    ref = int(tied[np.argmin(val.values[tied])])
-    above = smooth > smooth[ref] + tolerance * abs(smooth[ref])
-    above[: ref + 1] = False
-    ref_loss = train.get(val.epochs[ref], math.nan)
+    start = max(best, int(tied[np.argmin(val.values[tied])]))
+    above = smooth > smooth.min() + tolerance * abs(smooth.min())
+    above[: start + 1] = False
+    start_loss = train.get(val.epochs[start], math.nan)
     run = 0
-    for index in range(ref + 1, len(above)):
+    for index in range(start + 1, len(above)):
         run = run + 1 if above[index] else 0
-        if run >= patience and train.get(val.epochs[index], math.nan) < ref_loss:
-            return Rise(val.epochs[ref], val.epochs[ref + 1], 0)
+        if run >= patience and train.get(val.epochs[index], math.nan) < start_loss:
+            return Rise(val.epochs[best], val.epochs[start + 1], 0)
     trailing = len(above) - 1 - int(np.flatnonzero(~above)[-1])
-    return Rise(val.epochs[ref], None, trailing)
+    return Rise(val.epochs[best], None, trailing)
 
 
 def drop_per_epoch(values: np.ndarray, window: int) -> float | None:

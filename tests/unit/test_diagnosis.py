@@ -242,3 +242,26 @@ def test_rules_and_progress_are_reported() -> None:
     assert result.rules.overfit_patience == 3 and result.rules.overfit_tolerance == 0.02
     assert result.notes[0] == "The run stopped after 15 of 20 epochs."
     assert result.epochs == 15 and result.finished is True
+
+
+@pytest.mark.parametrize(
+    "val",
+    [
+        # A sharp bottom at epoch 7 whose median sits one epoch early: the summary once said
+        # "lowest at epoch 6, overfitting from epoch 7" while best_epoch was 7.
+        [1.0, 0.8, 0.6, 0.5, 0.31, 0.40, 0.30, 0.35, 0.45, 0.5, 0.55, 0.6],
+        # One low epoch (4) before a longer fall to a smoothed bottom at epochs 7-8.
+        [1.0, 0.8, 0.5, 0.2, 0.5, 0.45, 0.3, 0.31, 0.32, 0.45, 0.5, 0.55],
+    ],
+)
+def test_the_summary_the_verdict_and_the_remedies_name_one_best_epoch(val: list[float]) -> None:
+    loss = [0.9 - 0.05 * epoch for epoch in range(len(val))]
+    rows = curve(loss, val)
+    result = diagnose(rows, facts=IMDB)
+    best = lowest(rows, "val_loss")
+    assert result.verdict is Verdict.OVERFITTING
+    assert result.best_epoch == best
+    assert f"lowest at epoch {best}," in result.summary
+    assert result.overfitting_from_epoch is not None and result.overfitting_from_epoch > best
+    stop = next(r for r in result.remedies if r.code == "early_stopping")
+    assert f"best epoch ({best})" in stop.text
