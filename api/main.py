@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.admission import AdmissionMiddleware
@@ -50,7 +51,8 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN: they work offline.
+    app = FastAPIOffline(
         title="fitq",
         summary="A training service for studying over- and underfitting with Keras",
         version="0.1.0",
