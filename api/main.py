@@ -50,6 +50,25 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+def _document_auth_as_run(app: FastAPI) -> None:
+    """With FITQ_AUTH=disabled the document asks for no key: generated clients then need no
+    AuthenticatedClient, and /docs shows no padlocks that mean nothing."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            if get_settings().auth == "disabled":
+                document.get("components", {}).pop("securitySchemes", None)
+                for operations in document["paths"].values():
+                    for operation in operations.values():
+                        operation.pop("security", None)
+                        operation.get("responses", {}).pop("401", None)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app() -> FastAPI:
     # /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN: they work offline.
     app = FastAPIOffline(
@@ -80,6 +99,7 @@ def create_app() -> FastAPI:
         app.include_router(module.router, dependencies=owned, responses=unauthorized)
     app.include_router(datasets.router, dependencies=owned, responses=unauthorized)
     app.include_router(health.router)
+    _document_auth_as_run(app)
     return app
 
 

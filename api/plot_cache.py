@@ -15,7 +15,7 @@ from fastapi import Header, Query, Response
 from matplotlib import __version__ as matplotlib_version
 
 from api.lru import ByteLRU
-from api.schemas import ErrorRead, InvalidRead
+from api.schemas import BINARY, ErrorRead, InvalidRead
 
 # Per user (the routes need an API key), and to be revalidated on every use: the image
 # changes whenever an epoch lands.
@@ -52,7 +52,7 @@ def png_responses(
 ) -> dict[int | str, dict[str, Any]]:
     """The documented answers of a cached plot route."""
     return {
-        200: {"content": {"image/png": {}}, "description": png, "headers": HEADERS_DOC},
+        200: {"content": {"image/png": BINARY}, "description": png, "headers": HEADERS_DOC},
         304: NOT_MODIFIED_DOC,
         404: {"model": ErrorRead, "description": not_found},
         409: {"model": ErrorRead, "description": conflict},

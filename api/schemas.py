@@ -190,6 +190,10 @@ class HealthRead(BaseModel):
     broker: ComponentHealth
 
 
+# A binary body's schema: generated clients then hand back the bytes instead of dropping them.
+BINARY: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
+
+
 class ErrorRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"detail": "experiment 42 not found"}]}

@@ -1,9 +1,9 @@
 """ExperimentSpec: our own allow-listed schema. User JSON is never handed to Keras
 deserialization; the worker builds the model from these typed fields in its own code."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
 from models.spec_datasets import DatasetSpec, ImdbDataset, ReutersDataset
 from models.spec_early_stopping import EarlyStoppingSpec, check_monitor
@@ -26,21 +26,27 @@ class OptimizerSpec(StrictModel):
     learning_rate: float | None = Field(default=None, gt=0.0, le=10.0)
 
 
+def _name_alone(value: object) -> object:
+    return {"name": value} if isinstance(value, str) else value
+
+
+# Either form is accepted, and the schema says so (a generated client can send "adam").
+Optimizer = Annotated[
+    OptimizerSpec,
+    BeforeValidator(_name_alone, json_schema_input_type=OptimizerName | OptimizerSpec),
+]
+
+
 class ModelSpec(StrictModel):
     layers: list[Layer] = Field(min_length=1, max_length=100)
 
 
 class CompileSpec(StrictModel):
-    optimizer: OptimizerSpec = Field(
+    optimizer: Optimizer = Field(
         description='A name ("adam") or {"name": "adam", "learning_rate": 0.001}'
     )
     loss: LossName
     metrics: list[MetricName] = Field(default_factory=list, max_length=10)
-
-    @field_validator("optimizer", mode="before")
-    @classmethod
-    def _name_alone(cls, value: object) -> object:
-        return {"name": value} if isinstance(value, str) else value
 
     @field_validator("metrics")
     @classmethod

@@ -9,6 +9,7 @@ from api import history, queries
 from api.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep
 from api.idempotency import IdempotencyKeyHeader, create_once
 from api.schemas import (
+    BINARY,
     NOT_FOUND,
     EpochRow,
     ErrorRead,
@@ -181,7 +182,7 @@ def cancel_experiment(experiment: ExperimentDep, session: SessionDep) -> Experim
     "/{experiment_id}/model",
     response_class=FileResponse,
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "A .keras file"},
+        200: {"content": {"application/octet-stream": BINARY}, "description": "A .keras file"},
         **NOT_FOUND,
         409: {"model": ErrorRead},
     },

@@ -2,12 +2,17 @@
 
 import io
 import re
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
+import httpx
 from PIL import Image
 
 from tests.conftest import DATA_DIR
-from tests.e2e.stack import Api
-from tests.helpers import circles_spec
+from tests.e2e.generated_client import generate, submodule
+from tests.e2e.stack import BIN, Api, Proc, free_port, stack_env
+from tests.helpers import circles_spec, poll
 
 KERAS_DIR = DATA_DIR / "keras-datasets"
 
@@ -159,3 +164,59 @@ def test_the_worker_imported_keras_once_and_every_job_says_how_it_ran(pg_stack: 
     log = (pg_stack.logs / "worker.log").read_text()
     imports = re.findall(r"pool process (\d+) imported Keras \S+ with the (\w+) backend", log)
     assert len(imports) == 1 and imports[0][1] == "jax", imports
+
+
+def _train_with_generated_client(fitq: ModuleType, client: Any) -> None:
+    create, read_one, history_of, model_of, plot = (
+        submodule(fitq, name)
+        for name in (
+            "api.experiments.create_experiment", "api.experiments.get_experiment",
+            "api.experiments.get_history", "api.experiments.get_model",
+            "api.plots.plot_experiment",
+        )
+    )  # fmt: skip
+    models = submodule(fitq, "models")
+    spec = circles_spec(epochs=5, name="generated-client")
+    spec["compile"]["optimizer"] = "adam"  # the string form, as the notebooks write it
+    created = create.sync(client=client, body=models.ExperimentCreate.from_dict(spec))
+    assert isinstance(created, models.ExperimentRead), created
+
+    def read() -> Any:
+        return read_one.sync(created.id, client=client)
+
+    done = poll(read, lambda e: e.status in ("succeeded", "failed"), timeout=180)
+    assert done.status == "succeeded", done
+    history = history_of.sync(created.id, client=client)
+    assert [row.epoch for row in history] == [1, 2, 3, 4, 5]
+    png = plot.sync(created.id, client=client, metric="accuracy")
+    assert png is not None and png.payload.read().startswith(b"\x89PNG\r\n\x1a\n")
+    model = model_of.sync(created.id, client=client)
+    assert model is not None and model.payload.read().startswith(b"PK")  # a .keras is a zip
+
+
+def test_a_generated_client_works_unmodified_with_keys(pg_stack: Api, tmp_path: Path) -> None:
+    base_url = str(pg_stack.http.base_url).rstrip("/")
+    fitq = generate(base_url, tmp_path, "fitq_keys")
+    token = pg_stack.http.headers["Authorization"].removeprefix("Bearer ")
+    _train_with_generated_client(fitq, fitq.AuthenticatedClient(base_url=base_url, token=token))
+
+
+def test_a_generated_client_needs_no_key_when_auth_is_disabled(
+    pg_stack: Api, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = stack_env(FITQ_AUTH="disabled")
+    command = [str(BIN / "python"), "-m", "uvicorn", "api.main:app", "--port", str(port)]
+    api = Proc(command, env, tmp_path / "api.log")
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        Api(base_url).wait_healthy()
+        document = httpx.get(f"{base_url}/openapi.json").json()
+        assert "securitySchemes" not in document.get("components", {})
+        assert not any(
+            "security" in op for ops in document["paths"].values() for op in ops.values()
+        )
+        fitq = generate(base_url, tmp_path, "fitq_open")
+        _train_with_generated_client(fitq, fitq.Client(base_url=base_url))
+    finally:
+        api.stop()
