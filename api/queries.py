@@ -124,6 +124,7 @@ def to_read(experiment: Experiment, metrics: dict[str, Any] | None) -> Experimen
         attempts=experiment.attempts or 0,
         backend=experiment.backend,
         timings=None if experiment.timings is None else ExperimentTimings(**experiment.timings),
+        versions=experiment.versions,
         created_at=experiment.created_at,
         started_at=experiment.started_at,
         finished_at=experiment.finished_at,

@@ -99,6 +99,13 @@ class ExperimentRead(BaseModel):
     timings: ExperimentTimings | None = Field(
         default=None, description="Set when it finishes, from the worker's own clock"
     )
+    versions: dict[str, str] | None = Field(
+        default=None,
+        description="What ran it, set when a worker starts it (by its last attempt's worker "
+        "after a resume): fitq, python, numpy, keras, backend, and the backend's own "
+        "packages (jax and jaxlib, tensorflow or torch). A seeded run repeats its history "
+        "only on the same backend with the same versions",
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -115,6 +122,9 @@ class ExperimentRead(BaseModel):
                     "test_metrics": None, "error": None, "stopped_epoch": None,
                     "stop_reason": None,
                     "cancel_requested": False, "attempts": 1, "backend": None, "timings": None,
+                    "versions": {"fitq": "0.1.0", "python": "3.11.7", "numpy": "2.4.6",
+                                 "keras": "3.15.1", "backend": "jax", "jax": "0.10.2",
+                                 "jaxlib": "0.10.2"},
                     "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
                     "finished_at": None, "spec": CIRCLES_EXAMPLE,
                 },
@@ -131,6 +141,9 @@ class ExperimentRead(BaseModel):
                                 "fit_seconds": 0.61, "recording_seconds": 0.004,
                                 "first_epoch_at": "2026-11-22T20:00:01Z",
                                 "max_rss_bytes": 912_000_000},
+                    "versions": {"fitq": "0.1.0", "python": "3.11.7", "numpy": "2.4.6",
+                                 "keras": "3.15.1", "backend": "jax", "jax": "0.10.2",
+                                 "jaxlib": "0.10.2"},
                     "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
                     "finished_at": "2026-11-22T20:00:09Z", "spec": EARLY_STOPPING_EXAMPLE,
                 },

@@ -130,6 +130,9 @@ class Experiment(Base):
     # The Keras backend that ran it, and where the worker's time went (see ExperimentTimings).
     backend: Mapped[str | None] = mapped_column(String(16))
     timings: Mapped[dict[str, Any] | None]
+    # The versions of its last attempt's worker (fitq, Keras, the backend, numpy, Python):
+    # a seeded history repeats only with the same ones.
+    versions: Mapped[dict[str, Any] | None]
 
     study: Mapped["Study | None"] = relationship(back_populates="experiments")
 

@@ -4,6 +4,7 @@ would read back. A process of its own because Keras picks its backend once, at i
 
 import json
 import sys
+from typing import Any
 
 from models.settings import get_settings
 from worker import backend
@@ -20,7 +21,8 @@ def main(spec: dict) -> None:
     migrate(settings.database_url)
     done, rows = run_spec(spec)
     history = [row.metrics | {"epoch": row.epoch} for row in rows]
-    out = {"status": done.status, "error": done.error, "backend": done.backend}
+    out: dict[str, Any] = {"status": done.status, "error": done.error, "backend": done.backend}
+    out["versions"] = done.versions
     print(json.dumps(out | {"timings": done.timings, "history": history}))
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from models.settings import get_settings
-from models.spec_datasets import DatasetSpec
+from models.spec_datasets import DatasetSpec, _Generated
 from worker.training.sparse_input import InputEncoding
 
 if TYPE_CHECKING:
@@ -85,10 +85,20 @@ def load_dataset(spec: DatasetSpec, encoding: InputEncoding = "dense") -> Loaded
     from worker.training.cache import DatasetCache
 
     global _cache
+    if drawn_per_run(spec):
+        return load_uncached(spec, encoding)
     if _cache is None:
         _cache = DatasetCache(get_settings().dataset_cache_bytes)
     key = spec.model_dump_json() + ("" if encoding == "dense" else f" {encoding}")
     return _cache.get_or_load(key, lambda: load_uncached(spec, encoding))
+
+
+def drawn_per_run(spec: DatasetSpec) -> bool:
+    """A generated dataset without a random_state draws from numpy's global generator, which
+    the fit's seed has just set: each run draws its own. Cached, a later job in the same
+    worker would get the first job's draw whatever its own seed (another history than in a
+    fresh worker for the same spec)."""
+    return isinstance(spec, _Generated) and spec.random_state is None
 
 
 def load_uncached(spec: DatasetSpec, encoding: InputEncoding = "dense") -> LoadedData:

@@ -144,6 +144,20 @@ def resume_at(experiment_id: int, epoch: int) -> None:
     retrying(action)
 
 
+def record_versions(experiment_id: int, attempt: int, versions: dict[str, str]) -> None:
+    """What this attempt runs with (fenced: a stale attempt does not overwrite the new one's)."""
+
+    def action() -> None:
+        with session_scope() as session:
+            session.execute(
+                update(Experiment)
+                .where(Experiment.id == experiment_id, Experiment.attempts == attempt)
+                .values(versions=versions)
+            )
+
+    retrying(action)
+
+
 def clean_metrics(logs: Mapping[str, Any]) -> dict[str, float | None]:
     """Keras logs -> JSON-safe floats; a non-finite value becomes None (JSON has no NaN), as
     does None."""

@@ -25,6 +25,7 @@ from worker.training.early_stop import EarlyStopper
 from worker.training.shuffled import fit_input
 from worker.training.sparse_input import input_encoding
 from worker.training.targets import shape_targets
+from worker.training.versions import versions
 
 log = logging.getLogger(__name__)
 # Lines of TensorFlow's embedded graph tracebacks ("File ...", indented code, node names).
@@ -120,8 +121,8 @@ class Fitted(NamedTuple):
 def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fitted:
     spec = ExperimentSpec.model_validate(claimed.spec)
     attempt = claimed.attempt
-    if spec.fit.seed is not None:
-        keras.utils.set_random_seed(spec.fit.seed)
+    progress.record_versions(experiment_id, attempt, versions())
+    _seed(spec.fit.seed)  # a generated dataset without a random_state draws from it
     # Keras's own answer, however the backend was chosen (KERAS_BACKEND, keras.json, settings).
     encoding = input_encoding(spec, keras.backend.backend(), on_cpu=_on_cpu())
     if encoding != "dense":
@@ -129,6 +130,9 @@ def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fit
     clock = Stopwatch()
     data = load_dataset(spec.dataset, encoding=encoding)
     load_seconds = clock.lap()
+    # Seeded again: the weights, dropout masks and batch orders then start from the seed
+    # whatever the loading drew (a first load may draw or import, a cached one does neither).
+    _seed(spec.fit.seed)
     model = build_model(spec, data.input_shape, encoding=encoding)
     data = _shape_for(model, spec, data)
     initial_epoch = _resume(experiment_id, claimed, model, spec)
@@ -192,6 +196,14 @@ def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fit
     if stopper is None or writer.stop_reason is not None:  # cancel, NaN, shutdown come first
         return Fitted(writer, None, model, timings)
     return Fitted(writer, stopper.outcome(spec.fit.epochs), model, timings)
+
+
+def _seed(seed: int | None) -> None:
+    """Python's, numpy's and the backend's global generators, and Keras's own: on JAX the
+    initializers and dropout layers take their seeds from Python's, the batch order from
+    numpy's (README, "Reproducibility")."""
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
 
 
 def _on_cpu() -> bool:
