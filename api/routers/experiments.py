@@ -2,11 +2,12 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
 from api import history, queries
 from api.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep
+from api.errors import ApiError
 from api.idempotency import IdempotencyKeyHeader, create_once
 from api.schemas import (
     NOT_FOUND,
@@ -170,9 +171,10 @@ def cancel_experiment(experiment: ExperimentDep, session: SessionDep) -> Experim
     """A queued experiment becomes `cancelled` at once; a running one gets
     `cancel_requested: true` and stops within an epoch (or a few seconds inside a long one)."""
     if experiment.status in FINAL_STATUSES:
-        raise HTTPException(
-            409, detail=f"experiment {experiment.id} is already {experiment.status}"
-        )
+        raise ApiError(
+            409, "path.experiment_id",
+            f"experiment {experiment.id} is already {experiment.status}", "already_finished",
+        )  # fmt: skip
     queries.request_cancel(session, experiment)
     return queries.read_one(session, experiment)
 
@@ -193,9 +195,15 @@ def get_model(experiment: ExperimentDep) -> FileResponse:
     cancelled)."""
     path = final_model_path(experiment.id)
     if experiment.status not in FINAL_STATUSES:
-        raise HTTPException(409, detail=f"experiment {experiment.id} is {experiment.status}")
+        raise ApiError(
+            409, "path.experiment_id", f"experiment {experiment.id} is {experiment.status}",
+            "not_finished",
+        )  # fmt: skip
     if not path.is_file():
-        raise HTTPException(404, detail=f"experiment {experiment.id} has no trained model")
+        raise ApiError(
+            404, "path.experiment_id", f"experiment {experiment.id} has no trained model",
+            "no_model",
+        )  # fmt: skip
     return FileResponse(
         path, media_type="application/octet-stream", filename=f"experiment-{experiment.id}.keras"
     )

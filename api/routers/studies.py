@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import OwnerDep, SessionDep, SettingsDep, StudyDep
+from api.errors import ApiError
 from api.idempotency import IdempotencyKeyHeader, create_once
 from api.schemas import NOT_FOUND, ErrorRead
 from api.studies import reads
@@ -76,5 +77,7 @@ def cancel_study(study: StudyDep, session: SessionDep) -> StudyRead:
     """Queued runs become `cancelled` at once; running ones get `cancel_requested` and stop
     within an epoch. 409 when every run has already finished."""
     if reads.request_cancel(session, study) == 0:
-        raise HTTPException(409, detail=f"study {study.id} has nothing left to cancel")
+        raise ApiError(
+            409, "path.study_id", f"study {study.id} has nothing left to cancel", "already_finished"
+        )
     return reads.read_one(session, study)

@@ -12,6 +12,7 @@ from typing import IO, Any
 import numpy as np
 
 from api.uploads.common import HeaderChoice, ParsedDataset, UploadError, as_labels, describe_cell
+from models.spec_base import NUL_MESSAGE, NUL_TYPE
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _DELIMITERS = (",", ";", "\t")
@@ -37,6 +38,7 @@ def parse_csv(
         cells = first[1]
         has_header = header == "yes" or (header == "auto" and not all(map(_is_number, cells)))
         columns = [c.strip() for c in cells] if has_header else [str(i) for i in range(len(cells))]
+        _check_names(columns)
         if len(columns) < 2:
             raise UploadError(
                 "too_few_columns", "a CSV needs at least 2 columns: features and a label"
@@ -60,6 +62,16 @@ def parse_csv(
         label=columns[target],
         options=f"csv;label={target};header={int(has_header)};delimiter={delimiter!r}",
     )
+
+
+def _check_names(columns: list[str]) -> None:
+    """A column name may become the dataset's label, stored as text (no NUL in PostgreSQL)."""
+    for index, name in enumerate(columns):
+        if "\x00" in name:
+            raise UploadError(
+                NUL_TYPE, f"line 1, column {index}: the column name {NUL_MESSAGE}",
+                line=1, column_index=index,
+            )  # fmt: skip
 
 
 def _delimiter(head: bytes) -> str:
