@@ -1,7 +1,7 @@
 """/datasets: upload a CSV or NPZ to train on, list, read."""
 
 from pathlib import PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile
 from pydantic import StringConstraints
@@ -9,6 +9,7 @@ from pydantic import StringConstraints
 from api.dataset_schemas import DatasetPage, DatasetRead
 from api.deps import DatasetDep, OwnerDep, SessionDep, SettingsDep
 from api.errors import ApiError
+from api.list_filters import NameQuery
 from api.schemas import NOT_FOUND, ErrorRead, ValidationErrorRead
 from api.uploads import store
 from api.uploads.common import HeaderChoice, UploadError
@@ -77,10 +78,13 @@ def upload_dataset(
 def list_datasets(
     session: SessionDep,
     owner: OwnerDep,
+    name: NameQuery = None,
+    format: Literal["csv", "npz"] | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> DatasetPage:
-    items, total = store.page(session, owner, limit, offset)
+    """Filters combine: `name` (contains, any case) and `format`."""
+    items, total = store.page(session, owner, limit, offset, name, format)
     return DatasetPage(
         items=[DatasetRead.model_validate(d) for d in items],
         total=total,

@@ -9,6 +9,7 @@ from api import history, queries
 from api.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep
 from api.errors import ApiError
 from api.idempotency import IdempotencyKeyHeader, create_once
+from api.list_filters import NameQuery, TagQuery
 from api.schemas import (
     NOT_FOUND,
     EpochRow,
@@ -66,10 +67,14 @@ def list_experiments(
     session: SessionDep,
     owner: OwnerDep,
     status: ExperimentStatus | None = None,
+    tag: TagQuery = None,
+    name: NameQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> ExperimentPage:
-    items, total = queries.list_page(session, owner, status, limit, offset)
+    """Filters combine: `status`, each `tag` given, and `name` (contains, any case)."""
+    filters = queries.ExperimentFilters(status, tuple(tag or ()), name)
+    items, total = queries.list_page(session, owner, filters, limit, offset)
     return ExperimentPage(items=items, total=total, limit=limit, offset=offset)
 
 

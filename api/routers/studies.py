@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from api.deps import OwnerDep, SessionDep, SettingsDep, StudyDep
 from api.errors import ApiError
 from api.idempotency import IdempotencyKeyHeader, create_once
+from api.list_filters import NameQuery, TagQuery
 from api.schemas import NOT_FOUND, ErrorRead
 from api.studies import reads
 from api.studies.create import create_study as create
@@ -47,10 +48,13 @@ def create_study(
 def list_studies(
     session: SessionDep,
     owner: OwnerDep,
+    tag: TagQuery = None,
+    name: NameQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> StudyPage:
-    items, total = reads.list_page(session, owner, limit, offset)
+    """Filters combine: each `tag` given (carried by the study's runs) and `name`."""
+    items, total = reads.list_page(session, owner, limit, offset, tuple(tag or ()), name)
     return StudyPage(items=items, total=total, limit=limit, offset=offset)
 
 
