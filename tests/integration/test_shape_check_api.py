@@ -84,7 +84,7 @@ def test_an_embedding_on_data_that_are_not_word_indices_is_422(
     # These passed the shape check (one axis each) and diverged at epoch 1: Keras truncates
     # 0/1 vectors and float features to word indices.
     upload = client.post("/datasets", files={"file": ("d.csv", diabetes_csv(20))})
-    not_words = {
+    not_words: dict[str, tuple[dict[str, Any], str]] = {
         "imdb": ({"name": "imdb"}, "dataset 'imdb' has encoding 'multi_hot'"),
         "circles": ({"name": "circles", "n_train": 30}, "dataset 'circles' holds numeric"),
         "upload": (

@@ -47,7 +47,7 @@ def test_a_csv_parses_within_its_stated_multiple_of_the_file() -> None:
 def test_an_npz_parses_within_its_stated_multiple_of_the_arrays(dtype: type) -> None:
     # float64 needs a float32 copy (half its size); float32 needs none at all.
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(5_000, 100)).astype(dtype)
+    x: np.ndarray = rng.normal(size=(5_000, 100)).astype(dtype)
     content = npz_bytes(x=x, y=rng.integers(0, 2, 5_000))
     peak, parsed = peak_bytes(
         lambda: npz_format.parse_npz(io.BytesIO(content), len(content) * 2, MAX_ROWS, MAX_FEATURES)
