@@ -6,22 +6,23 @@ own, larger limit (api/uploads/limit.py) and pass through untouched."""
 
 import json
 
-from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import ApiError
 from models.settings import get_settings
 
 UPLOADS = frozenset({("POST", "/datasets")})
 
 
-class BodyTooLarge(HTTPException):
+class BodyTooLargeError(ApiError):
     """An HTTPException, so it reads as a 413 even where FastAPI catches it while parsing."""
 
     def __init__(self, max_bytes: int) -> None:
         super().__init__(
-            413,
-            detail=f"the request body is larger than {max_bytes} bytes (FITQ_MAX_REQUEST_BYTES)",
-        )
+            413, "(body)",
+            f"the request body is larger than {max_bytes} bytes (FITQ_MAX_REQUEST_BYTES)",
+            "too_large", ctx={"max_bytes": max_bytes},
+        )  # fmt: skip
 
 
 class BodyLimitMiddleware:
@@ -37,7 +38,7 @@ class BodyLimitMiddleware:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdigit() and int(declared) > max_bytes:
-            await _refuse(send, BodyTooLarge(max_bytes))
+            await _refuse(send, BodyTooLargeError(max_bytes))
             return
         received = 0
         started = False
@@ -47,7 +48,7 @@ class BodyLimitMiddleware:
             message = await receive()
             received += len(message.get("body", b""))
             if received > max_bytes:
-                raise BodyTooLarge(max_bytes)
+                raise BodyTooLargeError(max_bytes)
             return message
 
         async def watched(message: Message) -> None:
@@ -57,13 +58,13 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counted, watched)
-        except BodyTooLarge as too_large:
+        except BodyTooLargeError as too_large:
             if started:
                 raise
             await _refuse(send, too_large)
 
 
-async def _refuse(send: Send, error: BodyTooLarge) -> None:
+async def _refuse(send: Send, error: BodyTooLargeError) -> None:
     body = json.dumps({"detail": error.detail}).encode()
     await send(
         {

@@ -3,10 +3,11 @@
 from collections.abc import Iterator
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.errors import ApiError
 from api.keys import owner_of
 from api.plot_cache import PlotCache
 from api.series import SeriesCache
@@ -49,11 +50,11 @@ def get_owner(session: SessionDep, settings: SettingsDep, credentials: Credentia
     owner = None if credentials is None else owner_of(session, credentials.credentials)
     if owner is None:
         # One answer for missing, unknown and revoked keys: nothing to probe.
-        raise HTTPException(
-            status_code=401,
-            detail="a valid API key is required: Authorization: Bearer <key>",
+        raise ApiError(
+            401, "header.Authorization",
+            "a valid API key is required: Authorization: Bearer <key>", "unauthorized",
             headers={"WWW-Authenticate": "Bearer"},
-        )
+        )  # fmt: skip
     return owner
 
 
@@ -67,7 +68,7 @@ def _found(session: Session, table: type[T], row_id: int, owner: str, noun: str)
     row = session.get(table, row_id)
     # Another owner's row is "not found", exactly as a missing one: ids reveal nothing.
     if row is None or row.owner != owner:
-        raise HTTPException(status_code=404, detail=f"{noun} {row_id} not found")
+        raise ApiError(404, f"path.{noun}_id", f"{noun} {row_id} not found", "not_found")
     return row
 
 

@@ -13,6 +13,7 @@ from api import errors
 from api.admission import AdmissionMiddleware
 from api.body_limit import BodyLimitMiddleware
 from api.deps import get_owner
+from api.request_checks import check_request
 from api.routers import (
     datasets,
     diagnosis,
@@ -78,8 +79,9 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         responses={
-            400: {"model": ErrorRead, "description": "The body could not be read (not UTF-8)"},
+            400: {"model": ErrorRead, "description": "The body is not UTF-8, or nested too deep"},
             413: {"model": ErrorRead, "description": "The body is past FITQ_MAX_REQUEST_BYTES"},
+            415: {"model": ErrorRead, "description": "The body is not of the media type taken"},
             422: {"model": ValidationErrorRead, "description": "Invalid input"},
         },
     )
@@ -91,14 +93,16 @@ def create_app() -> FastAPI:
     # auth by construction, so a new router cannot forget it. Routes that read or write
     # owned rows also take OwnerDep (or an owner-aware ExperimentDep, ...); FastAPI resolves
     # it once per request.
-    owned = [Depends(get_owner)]
+    # check_request (unknown parameters, media types, deep JSON) runs on every route, after
+    # the key is checked, so a request without one learns nothing else.
+    owned = [Depends(get_owner), Depends(check_request)]
     unauthorized: dict[int | str, dict[str, Any]] = {
         401: {"model": ErrorRead, "description": "No API key, or an unknown or revoked one"}
     }
     for module in (validate, experiments, plots, studies, recipes, plots_studies, diagnosis):
         app.include_router(module.router, dependencies=owned, responses=unauthorized)
     app.include_router(datasets.router, dependencies=owned, responses=unauthorized)
-    app.include_router(health.router)
+    app.include_router(health.router, dependencies=[Depends(check_request)])
     _document_auth_as_run(app)
     return app
 

@@ -15,7 +15,7 @@ from fastapi import Header, Query, Response
 from matplotlib import __version__ as matplotlib_version
 
 from api.lru import ByteLRU
-from api.schemas import BINARY, ErrorRead, InvalidRead
+from api.schemas import BINARY, ErrorRead
 
 # Per user (the routes need an API key), and to be revalidated on every use: the image
 # changes whenever an epoch lands.
@@ -56,7 +56,7 @@ def png_responses(
         304: NOT_MODIFIED_DOC,
         404: {"model": ErrorRead, "description": not_found},
         409: {"model": ErrorRead, "description": conflict},
-        422: {"model": InvalidRead, "description": invalid},
+        422: {"model": ErrorRead, "description": invalid},
     }
 
 

@@ -1,12 +1,14 @@
 """Reads and state changes used by the routes. They flush, never commit: the edge commits."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from api.list_filters import has_tag, name_contains
 from api.schemas import ExperimentRead, ExperimentTimings
 from models import limits, shapes
 from models.settings import Settings, get_settings
@@ -64,6 +66,7 @@ def check_spec(
     input_shape = dataset_input_shape(session, spec.dataset, owner)
     if input_shape is not None:
         shapes.check(input_shape, spec.model.layers)  # ShapeError -> 422, see api/errors.py
+    shapes.check_input_kind(spec.dataset, spec.model.layers)
     over = limits.problems(spec, input_shape, settings or get_settings())
     if over:
         errors = [
@@ -136,14 +139,25 @@ def read_one(session: Session, experiment: Experiment) -> ExperimentRead:
     return to_read(experiment, latest_metrics(session, [experiment.id]).get(experiment.id))
 
 
+@dataclass(frozen=True)
+class ExperimentFilters:
+    status: ExperimentStatus | None = None
+    tags: Sequence[str] = ()
+    name: str | None = None
+
+
 def list_page(
-    session: Session, owner: str, status: ExperimentStatus | None, limit: int, offset: int
+    session: Session, owner: str, filters: ExperimentFilters, limit: int, offset: int
 ) -> tuple[list[ExperimentRead], int]:
-    query = select(Experiment).where(Experiment.owner == owner)
-    count = select(func.count()).select_from(Experiment).where(Experiment.owner == owner)
-    if status is not None:
-        query = query.where(Experiment.status == status.value)
-        count = count.where(Experiment.status == status.value)
+    conditions = [Experiment.owner == owner]
+    if filters.status is not None:
+        conditions.append(Experiment.status == filters.status.value)
+    dialect = session.get_bind().dialect.name
+    conditions += [has_tag(Experiment.tags, tag, dialect) for tag in filters.tags]
+    if filters.name is not None:
+        conditions.append(name_contains(Experiment.name, filters.name))
+    query = select(Experiment).where(*conditions)
+    count = select(func.count()).select_from(Experiment).where(*conditions)
     experiments = session.scalars(query.order_by(Experiment.id.desc()).limit(limit).offset(offset))
     page = list(experiments)
     metrics = latest_metrics(session, [e.id for e in page])

@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.spec_base import Name
 from models.spec_datasets import DatasetSpec
 from models.spec_layers import StrictModel
 
@@ -30,9 +31,7 @@ class RecipeApply(StrictModel):
         description="Default: 512 for the large keras datasets (imdb, reuters, mnist, "
         "fashion_mnist, cifar10) and uploads of 10,000 rows or more, else 32",
     )
-    name: str | None = Field(
-        default=None, min_length=1, max_length=200, description="Default: '<recipe> on <dataset>'"
-    )
+    name: Name | None = Field(default=None, description="Default: '<recipe> on <dataset>'")
 
 
 class RecipeVariantRead(BaseModel):

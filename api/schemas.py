@@ -207,19 +207,20 @@ class HealthRead(BaseModel):
 BINARY: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
 
 
-class ErrorRead(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"detail": "experiment 42 not found"}]}
-    )
-
-    detail: str = Field(description="What went wrong, in words")
-
-
 class FieldError(BaseModel):
-    path: str = Field(description="JSON path of the bad field", examples=["model.layers[0].units"])
+    path: str = Field(
+        description="What the error is about: a JSON path into the body "
+        "(model.layers[0].units), a parameter (query.metric, path.experiment_id, "
+        "header.Authorization), or, in parentheses, something that is not a field: "
+        "(body), (url), (server), (database), (broker)",
+        examples=["model.layers[0].units"],
+    )
     msg: str = Field(examples=["Input should be greater than or equal to 1"])
-    type: str = Field(examples=["greater_than_equal"])
-    loc: list[str | int]
+    type: str = Field(
+        description="A stable name of the kind of error, for clients to branch on",
+        examples=["greater_than_equal"],
+    )
+    loc: list[str | int] = Field(description="The path's parts, as pydantic gives them")
     ctx: dict[str, Any] | None = Field(
         default=None,
         description="Where, for a rejected upload: line, column, cell, array, ...",
@@ -227,19 +228,31 @@ class FieldError(BaseModel):
     )
 
 
-class ValidationErrorRead(BaseModel):
+class ErrorRead(BaseModel):
+    """Every error response (4xx and 5xx): one entry per problem found."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": [
+                        {
+                            "path": "path.experiment_id",
+                            "msg": "experiment 42 not found",
+                            "type": "not_found",
+                            "loc": ["path", "experiment_id"],
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     detail: list[FieldError]
 
 
-class InvalidRead(BaseModel):
-    """A 422 of a route that also refuses in words (a metric that was not recorded): the
-    words, or the per-field list of any invalid request (e.g. a path id below 1)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"detail": "metric 'auc' was not recorded"}]}
-    )
-
-    detail: str | list[FieldError]
+# One model for every error; the old name stays for the routes that declare their 422s.
+ValidationErrorRead = ErrorRead
 
 
 class LayerSummary(BaseModel):

@@ -5,11 +5,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from api.schemas import CIRCLES_EXAMPLE
 from api.studies.paths import PathError, parse_path
 from models.spec import ExperimentSpec
+from models.spec_base import Name, NoNul, PlainText
 from models.spec_layers import StrictModel
 from models.tables import ExperimentStatus
 
@@ -47,13 +48,15 @@ class VariantCreate(StrictModel):
     """One variant: the base with `override` deep-merged in (objects merge key by key, lists
     replace), then each `set` path given its value."""
 
-    name: str = Field(min_length=1, max_length=100, examples=["smaller"])
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul] = Field(
+        examples=["smaller"]
+    )
     override: dict[str, Any] = Field(
         default_factory=dict,
         description="A partial spec merged into the base",
         examples=[{"fit": {"batch_size": 64}}],
     )
-    set: dict[str, Any] = Field(
+    set: dict[PlainText, Any] = Field(
         default_factory=dict,
         max_length=100,
         description="JSON path -> value, applied after the override",
@@ -77,12 +80,10 @@ class StudyCreate(StrictModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [STUDY_EXAMPLE]})
 
-    name: str | None = Field(
-        default=None, min_length=1, max_length=200, description="Default: the base's name"
-    )
+    name: Name | None = Field(default=None, description="Default: the base's name")
     base: ExperimentSpec
     variants: list[VariantCreate] | None = Field(default=None, min_length=1, max_length=1000)
-    grid: dict[str, GridValues] | None = Field(
+    grid: dict[PlainText, GridValues] | None = Field(
         default=None,
         min_length=1,
         max_length=10,

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Most samples a dataset may hold, test split included: an upload's rows, a generated
     # dataset's n_samples.
     max_dataset_rows: int = Field(default=5_000_000, ge=1, le=2**31 - 1)
+    # Most numbers per sample of an upload (a CSV's columns but the label, the product of an
+    # NPZ's x shape but the first axis): checked before a wider row or array is read.
+    max_features: int = Field(default=100_000, ge=1, le=100_000_000)
     # Most experiments one study may create (variants x grid points x repeats); a study is
     # created in one transaction, so this bounds that transaction and the queue it fills.
     max_study_experiments: int = Field(default=200, ge=1, le=10_000)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models.shapes_rules import RULES, MismatchError, Shape
+from models.spec_datasets import describe_input, gives_word_indices
 from models.spec_layers import GRU, LSTM, Embedding, Layer
 
 # The rank (batch axis excluded) a layer needs; layers not named here take any rank.
@@ -106,6 +107,17 @@ def _check_embedding(index: int, shape: Shape) -> None:
         )
 
 
+def check_input_kind(dataset: object, layers: Sequence[Layer]) -> None:
+    """An Embedding first layer needs integer word indices: on anything else Keras truncates
+    floats (multi-hot 0/1, pixels, features) to indices and the fit diverges at epoch 1."""
+    if layers and isinstance(layers[0], Embedding) and not gives_word_indices(dataset):
+        raise ShapeError(
+            0,
+            "Embedding reads integer word indices, so it needs a text dataset (imdb, reuters) "
+            f"with encoding 'sequence'; {describe_input(dataset)}",
+        )
+
+
 def _rank_hint(name: str, need: int, shape: Shape, reducer: _Reducer | None) -> str:
     got = len(shape)
     twin = f"{name[:-2]}{got - 1}D"
@@ -128,4 +140,4 @@ def _rank_hint(name: str, need: int, shape: Shape, reducer: _Reducer | None) -> 
     return f"choose a dataset or earlier layers that give {_NOUNS.get(need, 'that shape')}"
 
 
-__all__ = ["LayerShape", "Shape", "ShapeError", "check", "infer"]
+__all__ = ["LayerShape", "Shape", "ShapeError", "check", "check_input_kind", "infer"]

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
+from models.spec_base import Name, PlainText
 from models.spec_datasets import DatasetSpec, ImdbDataset, ReutersDataset
 from models.spec_early_stopping import EarlyStoppingSpec, check_monitor
 from models.spec_layers import Embedding, Layer, StrictModel
@@ -70,8 +71,8 @@ class FitSpec(StrictModel):
 
 
 class ExperimentSpec(StrictModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    name: Name | None = None
+    tags: list[PlainText] = Field(default_factory=list, max_length=20)
     dataset: DatasetSpec
     model: ModelSpec
     compile: CompileSpec

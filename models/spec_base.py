@@ -2,7 +2,15 @@
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 Activation = Literal[
     "linear", "relu", "sigmoid", "softmax", "tanh", "elu", "selu", "gelu", "swish",
@@ -10,6 +18,24 @@ Activation = Literal[
 ]  # fmt: skip
 Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
 DropoutSeed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+NUL_TYPE = "nul_character"
+NUL_MESSAGE = "must not contain the NUL character (\\u0000)"
+
+
+def _without_nul(value: str) -> str:
+    if "\x00" in value:
+        raise PydanticCustomError(NUL_TYPE, NUL_MESSAGE)
+    return value
+
+
+# Every string a request stores as text: PostgreSQL text cannot hold NUL, so one would fail
+# at the INSERT (a 500) instead of here, as a 422 naming the field. Length limits go before
+# it (StringConstraints), so their errors stay those of a string.
+NoNul = AfterValidator(_without_nul)
+PlainText = Annotated[str, NoNul]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 
 
 class StrictModel(BaseModel):

@@ -224,6 +224,24 @@ class UploadedDataset(StrictModel):
         return self.test_split == "evaluation"
 
 
+def gives_word_indices(dataset: object) -> bool:
+    """Whether samples are integer word indices, the only input an Embedding can read."""
+    return isinstance(dataset, _Text) and dataset.encoding == "sequence"
+
+
+def describe_input(dataset: object) -> str:
+    """What a dataset's samples are, in the spec's terms, for a message."""
+    name = getattr(dataset, "name", "?")
+    if isinstance(dataset, _Text):
+        return (
+            f"dataset '{name}' has encoding '{dataset.encoding}': 0/1 vectors of "
+            f"{dataset.num_words} words, not word indices"
+        )
+    if isinstance(dataset, UploadedDataset):
+        return "dataset 'upload' holds float32 features, not word indices"
+    return f"dataset '{name}' holds numeric features, not word indices"
+
+
 DatasetSpec = Annotated[
     CirclesDataset | MoonsDataset | ClassificationDataset
     | DigitsDataset | IrisDataset | WineDataset | BreastCancerDataset

@@ -105,3 +105,20 @@ def migrate(url: str) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     engine.dispose()
+
+
+def the_error(response: Any) -> dict[str, Any]:
+    """The one entry of an error body, checked against the shape every error has
+    (api/schemas.py ErrorRead)."""
+    from api.schemas import ErrorRead
+
+    body = response.json()
+    ErrorRead.model_validate(body)
+    [error] = body["detail"]
+    return dict(error)
+
+
+def error_of(response: Any) -> tuple[int, str, str, str]:
+    """(status, path, msg, type) of a response with one error, to compare in one assert."""
+    error = the_error(response)
+    return response.status_code, error["path"], error["msg"], error["type"]

@@ -1,17 +1,21 @@
 """/datasets: upload a CSV or NPZ to train on, list, read."""
 
 from pathlib import PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile
+from pydantic import StringConstraints
 
 from api.dataset_schemas import DatasetPage, DatasetRead
 from api.deps import DatasetDep, OwnerDep, SessionDep, SettingsDep
+from api.errors import ApiError
+from api.list_filters import NameQuery
 from api.schemas import NOT_FOUND, ErrorRead, ValidationErrorRead
 from api.uploads import store
 from api.uploads.common import HeaderChoice, UploadError
 from api.uploads.limit import LimitedUploadRoute, too_large
 from api.uploads.parse import parse_upload
+from models.spec_base import NUL_MESSAGE, NUL_TYPE, Name, NoNul
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], route_class=LimitedUploadRoute)
 
@@ -39,24 +43,26 @@ def upload_dataset(
     owner: OwnerDep,
     request: Request,
     response: Response,
-    name: Annotated[
-        str | None, Form(min_length=1, max_length=200, description="Default: the file's name")
+    name: Annotated[Name | None, Form(description="Default: the file's name")] = None,
+    label: Annotated[
+        Annotated[str, StringConstraints(max_length=200), NoNul] | None,
+        Form(description=LABEL_HELP),
     ] = None,
-    label: Annotated[str | None, Form(max_length=200, description=LABEL_HELP)] = None,
     header: Annotated[HeaderChoice, Form(description=HEADER_HELP)] = "auto",
 ) -> DatasetRead:
     """Parses and checks the file here, then stores float32 features and int32 (whole-number)
     or float32 labels. The same bytes uploaded again with the same choices answer 200 with the
     existing dataset instead of storing a copy."""
     filename = PurePosixPath((file.filename or "upload").replace("\\", "/")).name[:255]
+    if "\x00" in filename:
+        raise ApiError(422, "file", f"the file's name {NUL_MESSAGE}", NUL_TYPE)
     try:
         file_sha256, size = store.file_digest(file.file)
         if size > settings.max_upload_bytes:
             raise too_large(settings.max_upload_bytes)
         parsed = parse_upload(file.file, filename, label, header, settings)
     except UploadError as problem:
-        detail = problem.detail() if problem.status == 422 else problem.msg
-        raise HTTPException(problem.status, detail=detail) from None
+        raise HTTPException(problem.status, detail=problem.detail()) from None
     address = store.content_address(file_sha256, parsed.options)
     dataset, created = store.save(
         session, owner, settings.data_dir, parsed, address,
@@ -72,10 +78,13 @@ def upload_dataset(
 def list_datasets(
     session: SessionDep,
     owner: OwnerDep,
+    name: NameQuery = None,
+    format: Literal["csv", "npz"] | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> DatasetPage:
-    items, total = store.page(session, owner, limit, offset)
+    """Filters combine: `name` (contains, any case) and `format`."""
+    items, total = store.page(session, owner, limit, offset, name, format)
     return DatasetPage(
         items=[DatasetRead.model_validate(d) for d in items],
         total=total,

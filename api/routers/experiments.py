@@ -2,12 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
 from api import history, queries
 from api.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep
+from api.errors import ApiError
 from api.idempotency import IdempotencyKeyHeader, create_once
+from api.list_filters import NameQuery, TagQuery
 from api.schemas import (
     BINARY,
     NOT_FOUND,
@@ -66,10 +68,14 @@ def list_experiments(
     session: SessionDep,
     owner: OwnerDep,
     status: ExperimentStatus | None = None,
+    tag: TagQuery = None,
+    name: NameQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> ExperimentPage:
-    items, total = queries.list_page(session, owner, status, limit, offset)
+    """Filters combine: `status`, each `tag` given, and `name` (contains, any case)."""
+    filters = queries.ExperimentFilters(status, tuple(tag or ()), name)
+    items, total = queries.list_page(session, owner, filters, limit, offset)
     return ExperimentPage(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -171,9 +177,10 @@ def cancel_experiment(experiment: ExperimentDep, session: SessionDep) -> Experim
     """A queued experiment becomes `cancelled` at once; a running one gets
     `cancel_requested: true` and stops within an epoch (or a few seconds inside a long one)."""
     if experiment.status in FINAL_STATUSES:
-        raise HTTPException(
-            409, detail=f"experiment {experiment.id} is already {experiment.status}"
-        )
+        raise ApiError(
+            409, "path.experiment_id",
+            f"experiment {experiment.id} is already {experiment.status}", "already_finished",
+        )  # fmt: skip
     queries.request_cancel(session, experiment)
     return queries.read_one(session, experiment)
 
@@ -194,9 +201,15 @@ def get_model(experiment: ExperimentDep) -> FileResponse:
     cancelled)."""
     path = final_model_path(experiment.id)
     if experiment.status not in FINAL_STATUSES:
-        raise HTTPException(409, detail=f"experiment {experiment.id} is {experiment.status}")
+        raise ApiError(
+            409, "path.experiment_id", f"experiment {experiment.id} is {experiment.status}",
+            "not_finished",
+        )  # fmt: skip
     if not path.is_file():
-        raise HTTPException(404, detail=f"experiment {experiment.id} has no trained model")
+        raise ApiError(
+            404, "path.experiment_id", f"experiment {experiment.id} has no trained model",
+            "no_model",
+        )  # fmt: skip
     return FileResponse(
         path, media_type="application/octet-stream", filename=f"experiment-{experiment.id}.keras"
     )

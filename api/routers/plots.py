@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from api import series
 from api.deps import ExperimentDep, PlotCacheDep, SeriesCacheDep, SessionDep
+from api.errors import ApiError
 from api.plot_cache import (
     Dpi,
     Height,
@@ -50,13 +51,18 @@ def plot_experiment(
     `If-None-Match` names that ETag gets 304 without a body."""
     newest = series.last_epoch(session, experiment.id)
     if newest is None:
-        raise HTTPException(409, detail=f"experiment {experiment.id} has no finished epoch yet")
+        raise ApiError(
+            409, "path.experiment_id", f"experiment {experiment.id} has no finished epoch yet",
+            "no_epochs",
+        )  # fmt: skip
     known = plot_metrics(newest.metrics)
     base = base_metric(metric)
     if base not in known:
-        raise HTTPException(
-            422, detail=f"metric '{metric}' was not recorded; recorded: {', '.join(known)}"
-        )
+        recorded = ", ".join(known)
+        raise ApiError(
+            422, "query.metric", f"metric '{metric}' was not recorded; recorded: {recorded}",
+            "metric_not_recorded",
+        )  # fmt: skip
     title = f"{experiment.name or f'experiment {experiment.id}'}: {base}"
     shown = ("experiment", experiment.id, newest.epoch, newest.recorded_at, title, metric)
     key = (*shown, width, height, dpi)

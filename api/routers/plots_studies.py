@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api import series, study_queries
 from api.deps import OwnerDep, PlotCacheDep, SessionDep, StudyDep
+from api.errors import ApiError
 from api.plot_cache import Dpi, Height, IfNoneMatch, Width, cached_png, png_responses
 from api.plotting import base_metric, png_bytes, recorded_metrics
 from api.plotting_studies import compare_figure, grid_figure, study_figure
@@ -29,9 +30,10 @@ MAX_COMPARED = 20
 
 def _require(metric: str, known: list[str], what: str = "recorded") -> None:
     if base_metric(metric) not in known:
-        raise HTTPException(
-            422, detail=f"metric '{metric}' was not {what}; recorded: {', '.join(known)}"
-        )
+        raise ApiError(
+            422, "query.metric", f"metric '{metric}' was not {what}; recorded: {', '.join(known)}",
+            "metric_not_recorded",
+        )  # fmt: skip
 
 
 def _title(study: Study) -> str:
@@ -80,7 +82,9 @@ def plot_study(
         variants = {n: [run.history for run in group if run.history] for n, group in runs.items()}
         variants = {name: repeats for name, repeats in variants.items() if repeats}
         if not variants:
-            raise HTTPException(409, detail=f"study {study.id} has no finished epoch yet")
+            raise ApiError(
+                409, "path.study_id", f"study {study.id} has no finished epoch yet", "no_epochs"
+            )
         rows = [row for repeats in variants.values() for history in repeats for row in history]
         known = recorded_metrics(rows)
         experiments = [run.experiment for group in runs.values() for run in group]
@@ -123,7 +127,9 @@ def _load_experiments(session: Session, ids: list[int], owner: str) -> list[Expe
     found = {e.id: e for e in session.scalars(mine)}
     for experiment_id in ids:
         if experiment_id not in found:
-            raise HTTPException(404, detail=f"experiment {experiment_id} not found")
+            raise ApiError(
+                404, "query.experiments", f"experiment {experiment_id} not found", "not_found"
+            )
     return [found[i] for i in ids]
 
 
@@ -162,7 +168,10 @@ def plot_compare(
     def render() -> bytes:
         histories = study_queries.histories(session, ids)
         if not any(histories.values()):
-            raise HTTPException(409, detail="none of these experiments has a finished epoch yet")
+            raise ApiError(
+                409, "query.experiments", "none of these experiments has a finished epoch yet",
+                "no_epochs",
+            )  # fmt: skip
         known = recorded_metrics([row for rows in histories.values() for row in rows])
         _require(metric, known, "recorded by any of these experiments")
         curves = [(label, histories[e.id]) for label, e in zip(labels, experiments, strict=True)]
@@ -176,15 +185,21 @@ def plot_compare(
 
 def _chosen_field(study: Study, fields: list[str], field: str | None) -> str:
     if not fields:
-        raise HTTPException(409, detail=f"study {study.id} has no grid: no run has swept values")
+        raise ApiError(
+            409, "path.study_id", f"study {study.id} has no grid: no run has swept values",
+            "no_grid",
+        )  # fmt: skip
     if field is None and len(fields) > 1:
-        raise HTTPException(
-            422, detail=f"study {study.id} swept several fields, choose one: {', '.join(fields)}"
-        )
+        raise ApiError(
+            422, "query.field",
+            f"study {study.id} swept several fields, choose one: {', '.join(fields)}",
+            "field_required",
+        )  # fmt: skip
     if field is not None and field not in fields:
-        raise HTTPException(
-            422, detail=f"field '{field}' was not swept; swept: {', '.join(fields)}"
-        )
+        raise ApiError(
+            422, "query.field", f"field '{field}' was not swept; swept: {', '.join(fields)}",
+            "field_not_swept",
+        )  # fmt: skip
     return field or fields[0]
 
 

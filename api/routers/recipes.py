@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from api.deps import OwnerDep, SessionDep, SettingsDep
+from api.errors import ApiError
 from api.idempotency import IdempotencyKeyHeader, create_once
 from api.queries import check_dataset, dataset_input_shape, owned_dataset
 from api.recipe_schemas import RecipeApply, RecipeRead
@@ -49,7 +50,7 @@ def create_recipe_study(
     regression. Answers as POST /studies does."""
     if name not in recipes.RECIPES:
         known = ", ".join(recipes.RECIPES)
-        raise HTTPException(404, detail=f"recipe '{name}' not found; known: {known}")
+        raise ApiError(404, "path.name", f"recipe '{name}' not found; known: {known}", "not_found")
     study = create_once(
         session, request, response, body.model_dump(mode="json"), idempotency_key,
         lambda: create_study(

@@ -2,10 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import OwnerDep, SessionDep, SettingsDep, StudyDep
+from api.errors import ApiError
 from api.idempotency import IdempotencyKeyHeader, create_once
+from api.list_filters import NameQuery, TagQuery
 from api.schemas import NOT_FOUND, ErrorRead
 from api.studies import reads
 from api.studies.create import create_study as create
@@ -46,10 +48,13 @@ def create_study(
 def list_studies(
     session: SessionDep,
     owner: OwnerDep,
+    tag: TagQuery = None,
+    name: NameQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> StudyPage:
-    items, total = reads.list_page(session, owner, limit, offset)
+    """Filters combine: each `tag` given (carried by the study's runs) and `name`."""
+    items, total = reads.list_page(session, owner, limit, offset, tuple(tag or ()), name)
     return StudyPage(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -76,5 +81,7 @@ def cancel_study(study: StudyDep, session: SessionDep) -> StudyRead:
     """Queued runs become `cancelled` at once; running ones get `cancel_requested` and stop
     within an epoch. 409 when every run has already finished."""
     if reads.request_cancel(session, study) == 0:
-        raise HTTPException(409, detail=f"study {study.id} has nothing left to cancel")
+        raise ApiError(
+            409, "path.study_id", f"study {study.id} has nothing left to cancel", "already_finished"
+        )
     return reads.read_one(session, study)

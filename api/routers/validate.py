@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import queries
 from api.deps import OwnerDep, SessionDep, SettingsDep
+from api.errors import ApiError
 from api.schemas import ErrorRead, ExperimentCreate, ModelSummaryRead
 from worker.celery_app import VALIDATE_TASK, celery_app
 
@@ -32,7 +33,7 @@ async def validate_experiment(
     # Bad shapes or data are a 422 here, with no worker needed.
     input_shape = queries.check_spec(session, body, owner)
     if input_shape is None:
-        raise HTTPException(422, detail="the dataset's input shape is not known")
+        raise ApiError(422, "dataset", "the dataset's input shape is not known", "unknown_shape")
     spec = body.model_dump(mode="json")
     result = celery_app.send_task(VALIDATE_TASK, args=[spec, list(input_shape)])
     try:
@@ -50,5 +51,5 @@ async def validate_experiment(
             f"(is a worker consuming the '{settings.validate_queue}' queue?)",
         ) from None
     except Exception as exc:  # the model could not be built: the spec's fault
-        raise HTTPException(422, detail=f"{type(exc).__name__}: {exc}") from None
+        raise ApiError(422, "model", f"{type(exc).__name__}: {exc}", "build_failed") from None
     return summary

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from api.list_filters import has_tag, name_contains
 from api.studies.summary import summarize
 from api.study_queries import runs_by_variant
 from api.study_schemas import StudyBrief, StudyRead, StudyStatus
@@ -72,17 +73,29 @@ def brief(study: Study, counts: Mapping[str, int], variants: list[str]) -> Study
 
 
 def list_page(
-    session: Session, owner: str, limit: int, offset: int
+    session: Session,
+    owner: str,
+    limit: int,
+    offset: int,
+    tags: Sequence[str] = (),
+    name: str | None = None,
 ) -> tuple[list[StudyBrief], int]:
-    mine = Study.owner == owner
-    studies = list(
-        session.scalars(
-            select(Study).where(mine).order_by(Study.id.desc()).limit(limit).offset(offset)
+    """Filtered by name (contains, any case) and by tags its runs carry (the base's tags)."""
+    conditions = [Study.owner == owner]
+    dialect = session.get_bind().dialect.name
+    for tag in tags:
+        tagged = select(Experiment.id).where(
+            Experiment.study_id == Study.id, has_tag(Experiment.tags, tag, dialect)
         )
-    )
+        conditions.append(tagged.exists())
+    if name is not None:
+        conditions.append(name_contains(Study.name, name))
+    query = select(Study).where(*conditions).order_by(Study.id.desc())
+    studies = list(session.scalars(query.limit(limit).offset(offset)))
     runs = _runs_of(session, [s.id for s in studies])
     items = [brief(s, runs[s.id].counts, runs[s.id].variants) for s in studies]
-    return items, session.scalar(select(func.count()).select_from(Study).where(mine)) or 0
+    count = select(func.count()).select_from(Study).where(*conditions)
+    return items, session.scalar(count) or 0
 
 
 def read_one(session: Session, study: Study) -> StudyRead:

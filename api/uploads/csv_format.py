@@ -1,7 +1,10 @@
 """CSV uploads: numeric cells, one label column, an optional header row.
 
-Rows are read one at a time into a flat array of doubles (8 bytes a cell), never as lists of
-Python floats, so a file near the size limit parses in a bounded, small multiple of its size."""
+Memory: a line wider than FITQ_MAX_FEATURES columns is refused before the csv module splits
+it; rows are read one at a time, features into a flat array of float32 (4 bytes a cell, and
+a cell takes at least 2 bytes of the file: a digit and a delimiter) that becomes the feature
+matrix without a copy, labels into one of doubles. So the parse peaks at about 2.5 x the file
+(tests/unit/test_upload_memory.py holds it to MEMORY_FACTOR)."""
 
 import csv
 import io
@@ -12,6 +15,7 @@ from typing import IO, Any
 import numpy as np
 
 from api.uploads.common import HeaderChoice, ParsedDataset, UploadError, as_labels, describe_cell
+from models.spec_base import NUL_MESSAGE, NUL_TYPE
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _DELIMITERS = (",", ";", "\t")
@@ -21,13 +25,18 @@ _MAX_LISTED_COLUMNS = 50
 Row = tuple[int, list[str]]  # (line number, cells)
 
 
+# The parse's peak memory is at most this many times the file's size (stated in README.md).
+MEMORY_FACTOR = 3
+
+
 def parse_csv(
-    stream: IO[bytes], label: str | None, header: HeaderChoice, max_rows: int
+    stream: IO[bytes], label: str | None, header: HeaderChoice, max_rows: int, max_features: int
 ) -> ParsedDataset:
     delimiter = _delimiter(stream.read(64 * 1024))
     stream.seek(0)
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    lines = _narrow_lines(text, delimiter, max_features + 1)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     # A blank line (often a trailing newline) is not a row with missing cells.
     rows: Iterator[Row] = ((reader.line_num, row) for row in reader if row)
     try:
@@ -37,12 +46,14 @@ def parse_csv(
         cells = first[1]
         has_header = header == "yes" or (header == "auto" and not all(map(_is_number, cells)))
         columns = [c.strip() for c in cells] if has_header else [str(i) for i in range(len(cells))]
+        _check_names(columns)
         if len(columns) < 2:
             raise UploadError(
                 "too_few_columns", "a CSV needs at least 2 columns: features and a label"
             )
         target = _label_index(label, columns, has_header)
-        values, count = _read_values(rows if has_header else _chain(first, rows), columns, max_rows)
+        data_rows = rows if has_header else _chain(first, rows)
+        features, labels, count = _read_values(data_rows, columns, target, max_rows)
     except UnicodeDecodeError as exc:
         raise UploadError("not_text", f"the file is not UTF-8 text: {exc.reason}") from None
     except csv.Error as exc:
@@ -52,14 +63,38 @@ def parse_csv(
         text.detach()  # the upload's file stays open for its owner to close
     if count == 0:
         raise UploadError("no_rows", "the file has a header but no data rows")
-    table = np.frombuffer(values, dtype=np.float64).reshape(count, len(columns))
     return ParsedDataset(
         format="csv",
-        x=np.delete(table, target, axis=1).astype(np.float32),
-        y=as_labels(table[:, target]),
+        x=np.frombuffer(features, dtype=np.float32).reshape(count, len(columns) - 1),
+        y=as_labels(np.frombuffer(labels, dtype=np.float64)),
         label=columns[target],
         options=f"csv;label={target};header={int(has_header)};delimiter={delimiter!r}",
     )
+
+
+def _check_names(columns: list[str]) -> None:
+    """A column name may become the dataset's label, stored as text (no NUL in PostgreSQL)."""
+    for index, name in enumerate(columns):
+        if "\x00" in name:
+            raise UploadError(
+                NUL_TYPE, f"line 1, column {index}: the column name {NUL_MESSAGE}",
+                line=1, column_index=index,
+            )  # fmt: skip
+
+
+def _narrow_lines(text: Iterator[str], delimiter: str, max_columns: int) -> Iterator[str]:
+    """The file's lines, refusing one with more than max_columns cells before the csv module
+    splits it into a list of that many strings (a delimiter inside quotes counts too: the
+    count is an upper bound, so a file within the limit is never refused)."""
+    for number, line in enumerate(text, start=1):
+        if line.count(delimiter) >= max_columns:
+            raise UploadError(
+                "too_many_columns",
+                f"line {number} has more than {max_columns:,} columns; this server allows at "
+                f"most {max_columns - 1:,} features and a label (FITQ_MAX_FEATURES)",
+                status=413, line=number, max_features=max_columns - 1,
+            )  # fmt: skip
+        yield line
 
 
 def _delimiter(head: bytes) -> str:
@@ -117,9 +152,11 @@ def _label_index(label: str | None, columns: list[str], has_header: bool) -> int
 
 
 def _read_values(
-    rows: Iterator[Row], columns: list[str], max_rows: int
-) -> tuple["array[float]", int]:
-    values: array[float] = array("d")
+    rows: Iterator[Row], columns: list[str], target: int, max_rows: int
+) -> tuple["array[float]", "array[float]", int]:
+    """Features (float32) and labels (float64, so whole numbers up to int32 stay exact)."""
+    features: array[float] = array("f")
+    labels: array[float] = array("d")
     count = 0
     for line, row in rows:
         if len(row) != len(columns):
@@ -139,8 +176,9 @@ def _read_values(
                 "too_many_rows", f"more than {max_rows} rows (FITQ_MAX_DATASET_ROWS)",
                 status=413, max_rows=max_rows,
             )  # fmt: skip
-        values.extend(numbers)
-    return values, count
+        labels.append(numbers.pop(target))
+        features.extend(numbers)
+    return features, labels, count
 
 
 def _cell_problem(row: list[str], columns: list[str], line: int) -> UploadError:

@@ -7,10 +7,11 @@ moment the count passes the limit, means an oversized upload costs at most the l
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.types import Message, Receive
 
+from api.errors import ApiError
 from models.settings import get_settings
 
 # Room for the multipart envelope and the small form fields besides the file itself; the
@@ -18,10 +19,11 @@ from models.settings import get_settings
 FORM_OVERHEAD = 64 * 1024
 
 
-def too_large(max_bytes: int) -> HTTPException:
-    return HTTPException(
-        413, detail=f"the upload is larger than {max_bytes} bytes (FITQ_MAX_UPLOAD_BYTES)"
-    )
+def too_large(max_bytes: int) -> ApiError:
+    return ApiError(
+        413, "file", f"the upload is larger than {max_bytes} bytes (FITQ_MAX_UPLOAD_BYTES)",
+        "too_large", ctx={"max_bytes": max_bytes},
+    )  # fmt: skip
 
 
 def _counting(receive: Receive, max_bytes: int) -> Receive:

@@ -1,8 +1,12 @@
 """NPZ uploads: arrays x and y, optionally x_test and y_test, read without pickle.
 
 The sizes the zip declares are checked before anything is unpacked: the zip reader never
-inflates a member past its declared size, so a small archive cannot expand without bound."""
+inflates a member past its declared size, so a small archive cannot expand without bound.
+The features per sample are read from x's header before its data, and the arrays are
+converted in place where they already are float32, so the parse peaks at about 1.6 x the
+unpacked arrays (float64 x: itself, its float32 copy, a finiteness mask)."""
 
+import math
 import zipfile
 from typing import IO, NoReturn
 
@@ -12,10 +16,18 @@ from api.uploads.common import ParsedDataset, UploadError, as_labels
 
 REQUIRED = ("x", "y")
 OPTIONAL = ("x_test", "y_test")
-_NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float: no objects, strings or complex
+_NUMERIC_KINDS = "biuf"
+_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}  # bool, signed, unsigned, float: no objects, strings or complex
 
 
-def parse_npz(stream: IO[bytes], max_bytes: int, max_rows: int) -> ParsedDataset:
+# The parse's peak memory is at most this many times the arrays' unpacked size (README.md).
+MEMORY_FACTOR = 2
+
+
+def parse_npz(stream: IO[bytes], max_bytes: int, max_rows: int, max_features: int) -> ParsedDataset:
     try:
         archive = zipfile.ZipFile(stream)
     except zipfile.BadZipFile as exc:
@@ -31,6 +43,9 @@ def parse_npz(stream: IO[bytes], max_bytes: int, max_rows: int) -> ParsedDataset
                 "(FITQ_MAX_UPLOAD_BYTES)",
                 status=413, unpacked_bytes=unpacked, max_bytes=max_bytes,
             )  # fmt: skip
+        for name in ("x", "x_test"):
+            if name in members:
+                _check_features(archive, members[name], name, max_features)
         arrays = {name: _read(archive, info, name) for name, info in members.items()}
     _check_shapes(arrays)
     rows = len(arrays["x"]) + (len(arrays["x_test"]) if "x_test" in arrays else 0)
@@ -39,7 +54,9 @@ def parse_npz(stream: IO[bytes], max_bytes: int, max_rows: int) -> ParsedDataset
             "too_many_rows", f"{rows} samples, more than {max_rows} (FITQ_MAX_DATASET_ROWS)",
             status=413, rows=rows, max_rows=max_rows,
         )  # fmt: skip
-    converted = {name: a.astype(np.float32) for name, a in arrays.items() if name[0] == "x"}
+    converted = {
+        name: a.astype(np.float32, copy=False) for name, a in arrays.items() if name[0] == "x"
+    }
     converted |= _labels(arrays["y"], arrays.get("y_test"))
     for name, array in converted.items():
         _check_finite(name, array)
@@ -80,6 +97,30 @@ def _check_names(names: set[str]) -> None:
         raise UploadError(
             "npz_missing_arrays", "x_test and y_test come together: give both or neither",
             arrays=sorted(names),
+        )  # fmt: skip
+
+
+def _check_features(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, max_features: int
+) -> None:
+    """Refuse an x wider than FITQ_MAX_FEATURES from its .npy header, before its data."""
+    try:
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version not in _HEADER_READERS:
+                return  # 3.0 is only written for structured dtypes, refused when read
+            shape = _HEADER_READERS[version](member)[0]
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise UploadError(
+            "npz_invalid", f"array {name} cannot be read: {exc}", array=name
+        ) from None
+    features = math.prod(shape[1:])
+    if len(shape) >= 2 and features > max_features:
+        raise UploadError(
+            "too_many_features",
+            f"{name} has {features:,} features per sample (shape {tuple(shape)}); this server "
+            f"allows at most {max_features:,} (FITQ_MAX_FEATURES)",
+            status=413, array=name, features=features, max_features=max_features,
         )  # fmt: skip
 
 

@@ -23,7 +23,9 @@ def parse_upload(
                 "label_not_for_npz", "label applies to CSV files; an NPZ's labels are its y",
                 field="label",
             )  # fmt: skip
-        return parse_npz(stream, settings.max_upload_bytes, settings.max_dataset_rows)
+        return parse_npz(
+            stream, settings.max_upload_bytes, settings.max_dataset_rows, settings.max_features
+        )
     if head.startswith(b"\x93NUMPY"):
         raise UploadError(
             "npy_not_npz", "a single .npy array; save x and y together with numpy.savez"
@@ -32,4 +34,4 @@ def parse_upload(
         raise UploadError("compressed", "a gzip file; upload the CSV uncompressed, or an NPZ")
     if filename.lower().endswith(".npz"):
         raise UploadError("npz_invalid", "the file is named .npz but is not a zip archive")
-    return parse_csv(stream, label, header, settings.max_dataset_rows)
+    return parse_csv(stream, label, header, settings.max_dataset_rows, settings.max_features)

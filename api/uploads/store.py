@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from api.list_filters import name_contains
 from api.uploads.common import ParsedDataset
 from models.tables import Dataset
 
@@ -92,8 +93,20 @@ def save(
     return dataset, new_id is not None
 
 
-def page(session: Session, owner: str, limit: int, offset: int) -> tuple[list[Dataset], int]:
-    mine = Dataset.owner == owner
-    query = select(Dataset).where(mine).order_by(Dataset.id.desc())
+def page(
+    session: Session,
+    owner: str,
+    limit: int,
+    offset: int,
+    name: str | None = None,
+    format: str | None = None,
+) -> tuple[list[Dataset], int]:
+    conditions = [Dataset.owner == owner]
+    if name is not None:
+        conditions.append(name_contains(Dataset.name, name))
+    if format is not None:
+        conditions.append(Dataset.format == format)
+    query = select(Dataset).where(*conditions).order_by(Dataset.id.desc())
     items = list(session.scalars(query.limit(limit).offset(offset)))
-    return items, session.scalar(select(func.count()).select_from(Dataset).where(mine)) or 0
+    count = select(func.count()).select_from(Dataset).where(*conditions)
+    return items, session.scalar(count) or 0

@@ -12,7 +12,14 @@ from models.db import get_sessionmaker
 from models.settings import get_settings
 from models.spec_datasets import UploadedDataset
 from tests.conftest import DATA_DIR
-from tests.helpers import diabetes_csv, diabetes_spec, diabetes_table, npz_bytes
+from tests.helpers import (
+    diabetes_csv,
+    diabetes_spec,
+    diabetes_table,
+    error_of,
+    npz_bytes,
+    the_error,
+)
 from tests.integration.conftest import OWNER
 
 
@@ -163,9 +170,9 @@ def test_over_the_size_limit_is_413(client: TestClient, small_limit: int) -> Non
     assert small_limit < len(just_over) < small_limit + 64 * 1024
     response = upload(client, just_over)
     assert response.status_code == 413
-    assert response.json() == {
-        "detail": "the upload is larger than 2048 bytes (FITQ_MAX_UPLOAD_BYTES)"
-    }
+    error = the_error(response)
+    assert error["msg"] == "the upload is larger than 2048 bytes (FITQ_MAX_UPLOAD_BYTES)"
+    assert (error["path"], error["type"]) == ("file", "too_large")
     # Far over: refused while the body streams in, before it is parsed.
     assert upload(client, diabetes_csv(5000)).status_code == 413
     assert created(client, diabetes_csv(20))["rows"] == 20
@@ -178,7 +185,8 @@ def test_too_many_rows_is_413(client: TestClient, monkeypatch: pytest.MonkeyPatc
     try:
         response = upload(client, diabetes_csv(11))
         assert response.status_code == 413
-        assert "more than 10 rows" in response.json()["detail"]
+        error = the_error(response)
+        assert "more than 10 rows" in error["msg"] and error["path"] == "file"
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
@@ -252,7 +260,7 @@ def test_list_is_newest_first_and_paginated_and_unknown_is_404(client: TestClien
     assert client.get(f"/datasets/{ids[0]}").json()["rows"] == 10
     missing = client.get("/datasets/7")
     assert missing.status_code == 404
-    assert missing.json() == {"detail": "dataset 7 not found"}
+    assert error_of(missing) == (404, "path.dataset_id", "dataset 7 not found", "not_found")
 
 
 def test_experiment_on_an_unknown_upload_is_422_naming_dataset_id(client: TestClient) -> None:

@@ -5,7 +5,7 @@ import json
 
 from fastapi.testclient import TestClient
 
-from tests.helpers import ROOT, circles_spec
+from tests.helpers import ROOT, circles_spec, the_error
 from worker.training import progress
 
 BIGGER = json.loads((ROOT / "tests/fixtures/imdb_notebook/bigger.json").read_text())
@@ -60,4 +60,5 @@ def test_without_a_finished_epoch_it_is_insufficient_data(client: TestClient) ->
 def test_unknown_experiment_is_404(client: TestClient) -> None:
     response = client.get("/experiments/999/diagnosis")
     assert response.status_code == 404
-    assert response.json() == {"detail": "experiment 999 not found"}
+    assert the_error(response)["msg"] == "experiment 999 not found"
+    assert the_error(response)["path"] == "path.experiment_id"

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.conftest import TEST_QUEUE
-from tests.helpers import circles_spec
+from tests.helpers import circles_spec, error_of, the_error
 from worker.training import progress
 
 
@@ -92,7 +92,9 @@ def test_unknown_ids_are_404_with_a_json_body(client: TestClient) -> None:
     ]:
         response = client.request(method, path)
         assert response.status_code == 404, path
-        assert response.json() == {"detail": "experiment 999 not found"}
+        assert error_of(response)[1:] == (
+            "path.experiment_id", "experiment 999 not found", "not_found"
+        )  # fmt: skip
 
 
 def test_history_and_status_while_running_and_retried_writes(client: TestClient) -> None:
@@ -141,7 +143,9 @@ def test_plot_png_size_unknown_metric_and_no_epochs(client: TestClient) -> None:
     assert Image.open(io.BytesIO(response.content)).size == (640, 400)
     unknown = client.get(f"/experiments/{experiment_id}/plot.png", params={"metric": "accuracy"})
     assert unknown.status_code == 422
-    assert unknown.json()["detail"] == "metric 'accuracy' was not recorded; recorded: loss"
+    error = the_error(unknown)
+    assert error["msg"] == "metric 'accuracy' was not recorded; recorded: loss"
+    assert error["path"] == "query.metric"
     too_big = client.get(f"/experiments/{experiment_id}/plot.png", params={"width": 99999})
     assert too_big.status_code == 422
     assert too_big.json()["detail"][0]["path"] == "query.width"
@@ -202,7 +206,7 @@ def test_dry_run_without_a_validation_worker_is_503(client: TestClient) -> None:
     finally:
         client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
     assert response.status_code == 503
-    assert "no validation worker answered within 1 s" in response.json()["detail"]
+    assert "no validation worker answered within 1 s" in the_error(response)["msg"]
     assert client.get("/experiments").json()["total"] == 0
 
 

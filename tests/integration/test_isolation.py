@@ -18,7 +18,7 @@ from api.main import create_app
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import LOCAL_OWNER, Dataset
-from tests.helpers import circles_spec, diabetes_csv, diabetes_spec
+from tests.helpers import circles_spec, diabetes_csv, diabetes_spec, the_error
 from tests.integration.conftest import new_token
 
 PUBLIC = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -125,7 +125,9 @@ def test_another_owner_gets_404_on_every_route_with_an_id(client: TestClient) ->
     for key, call in {**BY_ID, **BY_ID_IN_QUERY}.items():
         response = call(bob, owned)
         assert response.status_code == 404, (key, response.text)
-        assert "not found" in response.json()["detail"], key
+        error = the_error(response)
+        assert "not found" in error["msg"] and error["type"] == "not_found", key
+        assert error["path"].startswith(("path.", "query.")), (key, error)
         assert call(client, owned).status_code != 404, key  # the owner is not refused
 
 
@@ -162,7 +164,8 @@ def test_the_same_file_is_a_dataset_per_owner(client: TestClient) -> None:
 def unauthorized(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
-    assert "API key" in response.json()["detail"]
+    error = the_error(response)
+    assert "API key" in error["msg"] and error["path"] == "header.Authorization"
 
 
 def test_every_route_but_health_and_docs_needs_a_key(client: TestClient) -> None:

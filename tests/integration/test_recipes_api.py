@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from models.db import session_scope
 from models.tables import Experiment
-from tests.helpers import diabetes_csv
+from tests.helpers import diabetes_csv, the_error
 from tests.integration.test_experiments_api import queued_ids
 
 
@@ -56,7 +56,9 @@ def test_dropout_grid_with_options_and_an_unknown_recipe(client: TestClient) -> 
     assert study["variants"][1] == "model.layers[1].rate=0.2"
     missing = client.post("/recipes/nope", json={"dataset": {"name": "iris"}})
     assert missing.status_code == 404
-    assert missing.json()["detail"].startswith("recipe 'nope' not found; known: regularization")
+    error = the_error(missing)
+    assert error["msg"].startswith("recipe 'nope' not found; known: regularization")
+    assert error["path"] == "path.name"
 
 
 def test_a_recipe_on_an_upload_reads_its_classes(client: TestClient) -> None:

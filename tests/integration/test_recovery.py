@@ -13,7 +13,7 @@ from models.db import session_scope
 from models.series_chunks import chunk_rows
 from models.settings import get_settings
 from models.tables import Experiment, utcnow
-from tests.helpers import circles_spec
+from tests.helpers import circles_spec, the_error
 from worker.reconciler import reconcile_once
 from worker.training import array_writes, progress
 
@@ -120,7 +120,9 @@ def test_model_download_is_409_while_running_and_404_without_a_model(client: Tes
     progress.finish(experiment_id, progress.ExperimentStatus.SUCCEEDED, attempt=claimed.attempt)
     missing = client.get(f"/experiments/{experiment_id}/model")
     assert missing.status_code == 404
-    assert missing.json() == {"detail": f"experiment {experiment_id} has no trained model"}
+    error = the_error(missing)
+    assert error["msg"] == f"experiment {experiment_id} has no trained model"
+    assert error["path"] == "path.experiment_id"
     path = final_model_path(experiment_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"PK-not-really")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from models.db import session_scope
 from models.tables import Experiment
-from tests.helpers import ROOT, circles_spec
+from tests.helpers import ROOT, circles_spec, error_of
 from tests.integration.test_experiments_api import queued_ids
 from worker.training import progress
 
@@ -159,7 +159,7 @@ def test_list_is_newest_first_and_paginated_get_and_404(client: TestClient) -> N
     one = client.get(f"/studies/{ids[0]}").json()
     assert one["name"] == "study 0" and len(one["summary"]) == 2
     missing = client.get("/studies/999999")
-    assert (missing.status_code, missing.json()) == (404, {"detail": "study 999999 not found"})
+    assert error_of(missing) == (404, "path.study_id", "study 999999 not found", "not_found")
     assert client.post("/studies/999999/cancel").status_code == 404
 
 
@@ -178,7 +178,9 @@ def test_cancel_stops_queued_runs_and_flags_running_ones(client: TestClient) -> 
     assert client.get(f"/studies/{study['id']}").json()["status"] == "cancelled"
     again = client.post(f"/studies/{study['id']}/cancel")
     assert again.status_code == 409
-    assert again.json() == {"detail": f"study {study['id']} has nothing left to cancel"}
+    assert error_of(again)[1:3] == (
+        "path.study_id", f"study {study['id']} has nothing left to cancel"
+    )  # fmt: skip
 
 
 def experiment_ids(study_id: int) -> list[int]:

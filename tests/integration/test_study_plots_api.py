@@ -14,7 +14,7 @@ from api.plotting_studies import colours
 from api.study_plot_data import grid_points
 from models.db import session_scope
 from models.tables import Experiment, Study
-from tests.helpers import circles_spec
+from tests.helpers import circles_spec, error_of, the_error
 from tests.integration.conftest import OWNER
 from worker.training import progress
 
@@ -89,14 +89,19 @@ def test_study_plot_png_of_the_requested_size(client: TestClient) -> None:
 
 def test_study_plot_errors(client: TestClient) -> None:
     missing = client.get("/studies/7/plot.png")
-    assert missing.status_code == 404 and missing.json() == {"detail": "study 7 not found"}
+    assert missing.status_code == 404
+    assert the_error(missing) == {
+        "path": "path.study_id", "msg": "study 7 not found", "type": "not_found",
+        "loc": ["path", "study_id"],
+    }  # fmt: skip
     study_id = add_study("queued", [("baseline", None, [])])
     early = client.get(f"/studies/{study_id}/plot.png")
-    assert early.status_code == 409 and "no finished epoch" in early.json()["detail"]
+    assert early.status_code == 409 and "no finished epoch" in the_error(early)["msg"]
     study_id = add_study("ran", [("baseline", None, FALLING)])
     unknown = client.get(f"/studies/{study_id}/plot.png", params={"metric": "auc"})
     assert unknown.status_code == 422
-    assert unknown.json()["detail"] == "metric 'auc' was not recorded; recorded: loss"
+    assert the_error(unknown)["msg"] == "metric 'auc' was not recorded; recorded: loss"
+    assert the_error(unknown)["path"] == "query.metric"
     too_small = client.get(f"/studies/{study_id}/plot.png", params={"width": 10})
     assert too_small.status_code == 422 and too_small.json()["detail"][0]["path"] == "query.width"
 
@@ -133,7 +138,9 @@ def test_compare_errors(client: TestClient) -> None:
     assert client.get("/plots/compare.png").json()["detail"][0]["path"] == "query.experiments"
     known = add_experiment("baseline")
     missing = client.get("/plots/compare.png", params={"experiments": f"{known},998,999"})
-    assert missing.status_code == 404 and missing.json() == {"detail": "experiment 998 not found"}
+    assert error_of(missing) == (
+        404, "query.experiments", "experiment 998 not found", "not_found"
+    )  # fmt: skip
     early = client.get("/plots/compare.png", params={"experiments": str(known)})
     assert early.status_code == 409
     write_history(known, FALLING)
@@ -141,7 +148,7 @@ def test_compare_errors(client: TestClient) -> None:
         "/plots/compare.png", params={"experiments": str(known), "metric": "val_auc"}
     )
     assert unknown.status_code == 422
-    assert "recorded: loss" in unknown.json()["detail"]
+    assert "recorded: loss" in the_error(unknown)["msg"]
 
 
 def test_grid_png_with_the_only_swept_field_by_default(client: TestClient) -> None:
@@ -163,29 +170,31 @@ def test_grid_png_with_the_only_swept_field_by_default(client: TestClient) -> No
 
 
 def test_grid_errors(client: TestClient) -> None:
-    assert client.get("/studies/7/grid.png").json() == {"detail": "study 7 not found"}
+    assert the_error(client.get("/studies/7/grid.png"))["msg"] == "study 7 not found"
     plain = add_study("no grid", [("baseline", None, FALLING)])
     no_grid = client.get(f"/studies/{plain}/grid.png")
-    assert no_grid.status_code == 409 and "has no grid" in no_grid.json()["detail"]
+    assert no_grid.status_code == 409 and "has no grid" in the_error(no_grid)["msg"]
     two = add_study(
         "two fields",
         [("a", {"lr": 0.1, "units": 16}, FALLING), ("b", {"lr": 0.2, "units": 32}, [])],
     )
     several = client.get(f"/studies/{two}/grid.png")
     assert several.status_code == 422
-    assert several.json()["detail"] == f"study {two} swept several fields, choose one: lr, units"
+    error = the_error(several)
+    assert error["msg"] == f"study {two} swept several fields, choose one: lr, units"
+    assert error["path"] == "query.field"
     wrong = client.get(f"/studies/{two}/grid.png", params={"field": "rate"})
     assert wrong.status_code == 422
-    assert wrong.json()["detail"] == "field 'rate' was not swept; swept: lr, units"
+    assert the_error(wrong)["msg"] == "field 'rate' was not swept; swept: lr, units"
     assert png_size(client.get(f"/studies/{two}/grid.png", params={"field": "units"})) == (
         1000,
         600,
     )
     unknown = client.get(f"/studies/{two}/grid.png", params={"field": "lr", "metric": "accuracy"})
-    assert unknown.status_code == 422 and "recorded" in unknown.json()["detail"]
+    assert unknown.status_code == 422 and "recorded" in the_error(unknown)["msg"]
     queued = add_study("queued grid", [("a", {"lr": 0.1}, [])])
     early = client.get(f"/studies/{queued}/grid.png")
-    assert early.status_code == 409 and "no finished epoch" in early.json()["detail"]
+    assert early.status_code == 409 and "no finished epoch" in the_error(early)["msg"]
 
 
 def coloured_pixels(response: Any, colour: tuple[float, ...]) -> int:
@@ -202,7 +211,7 @@ def test_grid_png_draws_one_line_per_variant(client: TestClient) -> None:
     field = "model.layers[1].rate"
     best = {("wide", 0.0): 0.660, ("wide", 0.4): 0.700, ("narrow", 0.0): 0.712,
             ("narrow", 0.4): 0.650}  # fmt: skip
-    runs = [
+    runs: list[tuple[str, dict[str, Any] | None, Curve]] = [
         (f"{variant}, {field}={rate}", {field: rate}, [(0.5, 0.9), (0.4, value + shift)])
         for (variant, rate), value in best.items()
         for shift in (-0.01, 0.01)

@@ -17,3 +17,30 @@ def test_missing_fields_and_scalars() -> None:
     body = {"compile": {"optimizer": "adamx"}}
     assert json_path(("compile", "optimizer", "name"), body) == "compile.optimizer"
     assert json_path((), body) == "(body)"
+
+
+def test_an_unexpected_failure_is_a_500_in_the_one_shape() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from api import errors
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/broken")
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    response = TestClient(app, raise_server_exceptions=False).get("/broken")
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": [
+            {
+                "path": "(server)",
+                "msg": "internal server error",
+                "type": "internal_error",
+                "loc": [],
+            }
+        ]
+    }

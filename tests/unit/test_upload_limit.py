@@ -52,6 +52,8 @@ def test_endless_upload_is_cut_off_past_the_limit(small_limit: None) -> None:
     sent, pulled = call_with_endless_body()
     assert sent[0]["status"] == 413
     body = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
-    assert body == {"detail": f"the upload is larger than {LIMIT} bytes (FITQ_MAX_UPLOAD_BYTES)"}
+    [error] = body["detail"]
+    assert error["msg"] == f"the upload is larger than {LIMIT} bytes (FITQ_MAX_UPLOAD_BYTES)"
+    assert (error["path"], error["type"]) == ("file", "too_large")
     # The limit plus the form's allowance, in 60 kB chunks, and not one chunk more.
     assert pulled <= (LIMIT + 64 * 1024) // len(CHUNK) + 2
