@@ -1,6 +1,7 @@
 """Real processes for end-to-end tests: the API (uvicorn) and Celery workers, each in its own
 process group so a test can stop them the way a terminal or an orchestrator would."""
 
+import json
 import os
 import signal
 import socket
@@ -135,3 +136,22 @@ class Api:
         response = self.http.get(f"/experiments/{experiment_id}/history")
         assert response.status_code == 200, response.text
         return list(response.json())
+
+
+def run_in_child(spec: dict[str, Any], backend: str, data_dir: Path) -> dict[str, Any]:
+    """One experiment through the worker's training path in a process of its own (Keras picks
+    its backend once, at import): what tests/e2e/backend_child.py prints."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "FITQ_MODE": "embedded",
+        "FITQ_DATA_DIR": str(data_dir),
+        "FITQ_KERAS_BACKEND": backend,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.backend_child", json.dumps(spec)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))

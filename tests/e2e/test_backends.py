@@ -3,15 +3,13 @@ extra, not in CI), each in a process of its own through the worker's training pa
 succeed, record their backend, and give comparable curves."""
 
 import importlib.util
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, circles_spec
+from tests.e2e.stack import run_in_child
+from tests.helpers import circles_spec
 
 EPOCHS = 60
 BACKENDS = ["tensorflow", "jax"]
@@ -25,20 +23,7 @@ def run_on(backend: str, data_dir: Path) -> dict[str, Any]:
     spec["model"]["layers"][0]["units"] = 64
     spec["compile"]["optimizer"] = {"name": "adam", "learning_rate": 0.01}
     spec["fit"]["seed"] = 1
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(ROOT),
-        "FITQ_MODE": "embedded",
-        "FITQ_DATA_DIR": str(data_dir),
-        "FITQ_KERAS_BACKEND": backend,
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.backend_child", json.dumps(spec)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_in_child(spec, backend, data_dir)
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,13 @@ the same versions: in a fresh worker process and as a later job of a warm one (w
 cache and generators a first job has used), and each experiment says what ran it."""
 
 import importlib.metadata
-import json
 import platform
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.e2e.stack import Api
-from tests.helpers import ROOT
+from tests.e2e.stack import Api, run_in_child
 
 EPOCHS = 6
 
@@ -36,29 +31,12 @@ def seeded_spec(seed: int) -> dict[str, Any]:
     }
 
 
-def in_a_fresh_process(spec: dict[str, Any], data_dir: Path) -> dict[str, Any]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(ROOT),
-        "FITQ_MODE": "embedded",
-        "FITQ_DATA_DIR": str(data_dir),
-        "FITQ_KERAS_BACKEND": "jax",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.backend_child", json.dumps(spec)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """Seed 7 twice and seed 8 once, each in a fresh process of its own."""
     runs = {}
     for name, seed in (("first", 7), ("second", 7), ("other_seed", 8)):
-        runs[name] = in_a_fresh_process(seeded_spec(seed), tmp_path_factory.mktemp(name))
+        runs[name] = run_in_child(seeded_spec(seed), "jax", tmp_path_factory.mktemp(name))
         assert runs[name]["status"] == "succeeded", runs[name]["error"]
     return runs
 
