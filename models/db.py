@@ -17,6 +17,10 @@ _AFTER_COMMIT = "fitq_after_commit"
 # admission to match (see api/admission.py).
 POOL_SIZE, MAX_OVERFLOW = 5, 10
 MAX_CONNECTIONS = POOL_SIZE + MAX_OVERFLOW
+# libpq waits forever for a server that accepts no connection (unreachable, or frozen): with
+# this a request during such an outage fails in seconds, and the API answers 503
+# (api/outage.py). libpq advises at least 2 s.
+CONNECT_TIMEOUT_SECONDS = 3
 
 
 def make_engine(url: str) -> Engine:
@@ -29,7 +33,13 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
+    return create_engine(
+        url,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        pool_pre_ping=True,
+        pool_size=POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -32,4 +32,4 @@ def test_unanswered_dry_run_is_503_even_when_forget_fails(
     app.dependency_overrides[get_owner] = lambda: "local"
     response = TestClient(app).post("/experiments/validate", json=circles_spec(epochs=3))
     assert response.status_code == 503, response.text
-    assert "no validation worker answered" in response.json()["detail"]
+    assert "no validation worker answered" in response.json()["detail"][0]["msg"]
