@@ -24,6 +24,7 @@ from tests.private_servers import PrivatePostgres, PrivateRedis
 # Longer than any bounded wait in the API (a 3 s database connect, a 1 s broker send): a
 # request still unanswered by then is hanging.
 HANG = 8.0
+RUNS = 6  # a study's runs while Redis is down
 FINAL = {"succeeded", "failed", "cancelled", "partially_failed"}
 
 
@@ -155,7 +156,7 @@ def test_with_redis_stopped_submits_answer_at_once_and_run_once_it_is_back(
         # Each is answered within HANG: without bounded sends one took 19 s, a study 19 s a run.
         submitted = request(api, "POST", "/experiments", json=circles_spec(epochs=3))
         assert submitted.status_code == 201, submitted.text
-        body = {"base": circles_spec(epochs=3), "repeats": 6}
+        body = {"base": circles_spec(epochs=3), "repeats": RUNS}
         study = request(api, "POST", "/studies", json=body)
         assert study.status_code == 201, study.text
         dry_run = request(api, "POST", "/experiments/validate", json=circles_spec(epochs=3))
@@ -174,7 +175,7 @@ def test_with_redis_stopped_submits_answer_at_once_and_run_once_it_is_back(
         assert done["status"] == "succeeded", done
         read = lambda: request(api, "GET", f"/studies/{study.json()['id']}").json()  # noqa: E731
         runs = poll(read, lambda s: s["status"] in FINAL, timeout=240)
-        assert (runs["status"], runs["counts"]["succeeded"]) == ("succeeded", 6), runs
+        assert (runs["status"], runs["counts"]["succeeded"]) == ("succeeded", RUNS), runs
     finally:
         worker.stop()
         print("worker log tail:\n" + worker.tail())
