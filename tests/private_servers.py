@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+import pytest
 import redis
 
 from tests.helpers import poll
@@ -135,11 +136,30 @@ class PrivatePostgres(_Server):
         subprocess.run(argv, check=True, capture_output=True, cwd=self.folder, timeout=120)
 
 
-def _binary(name: str) -> str:
+PROGRAMS = ("initdb", "pg_ctl", "createdb", "redis-server")
+
+
+def require_programs() -> None:
+    """With CI=true a missing server program fails the test; elsewhere it skips it, as a
+    missing shared server does (tests/conftest.py)."""
+    missing = [name for name in PROGRAMS if _find(name) is None]
+    if not missing:
+        return
+    message = f"not installed: {', '.join(missing)} (the outage tests run servers of their own)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _find(name: str) -> str | None:
     """A server's program, on PATH or in Debian's versioned PostgreSQL folder."""
-    found = shutil.which(name) or next(
+    return shutil.which(name) or next(
         (str(p) for p in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None
     )
+
+
+def _binary(name: str) -> str:
+    found = _find(name)
     if found is None:
         raise FileNotFoundError(f"{name} is not installed (needed by the outage tests)")
     return found

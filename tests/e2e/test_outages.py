@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from api.keys import create_key
 from tests.e2e.stack import BIN, Api, Proc, free_port, stack_env
 from tests.helpers import circles_spec, diabetes_csv, migrate, poll
-from tests.private_servers import PrivatePostgres, PrivateRedis
+from tests.private_servers import PrivatePostgres, PrivateRedis, require_programs
 
 # Longer than any bounded wait in the API (a 3 s database connect, a 1 s broker send): a
 # request still unanswered by then is hanging.
@@ -60,6 +60,7 @@ def _serving(api: Api) -> bool:
 
 @pytest.fixture(scope="module")
 def outages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outages]:
+    require_programs()
     logs = tmp_path_factory.mktemp("outages")
     with PrivatePostgres() as postgres, PrivateRedis() as redis_server:
         url = postgres.create_database("fitq")
