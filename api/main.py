@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
-from api import errors
+from api import errors, outage
 from api.admission import AdmissionMiddleware
 from api.body_limit import BodyLimitMiddleware
 from api.deps import get_owner
@@ -86,6 +86,7 @@ def create_app() -> FastAPI:
         },
     )
     errors.install(app)
+    outage.install(app)
     app.add_middleware(BodyLimitMiddleware)
     # Added last, so outermost: a waiting request has not been read or handled at all.
     app.add_middleware(AdmissionMiddleware, limit=MAX_CONNECTIONS)

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.settings import get_settings
@@ -17,6 +17,10 @@ _AFTER_COMMIT = "fitq_after_commit"
 # admission to match (see api/admission.py).
 POOL_SIZE, MAX_OVERFLOW = 5, 10
 MAX_CONNECTIONS = POOL_SIZE + MAX_OVERFLOW
+# libpq waits forever for a server that accepts no connection (unreachable, or frozen): with
+# this a request during such an outage fails in seconds, and the API answers 503
+# (api/outage.py). libpq advises at least 2 s.
+CONNECT_TIMEOUT_SECONDS = 3
 
 
 def make_engine(url: str) -> Engine:
@@ -29,7 +33,19 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
+    # A connect_timeout in the URL's query wins.
+    timeout = (
+        {}
+        if "connect_timeout" in make_url(url).query
+        else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
+    return create_engine(
+        url,
+        connect_args=timeout,
+        pool_pre_ping=True,
+        pool_size=POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -79,8 +79,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1, le=100)
     # How often each training worker's reconciler looks for lost or stale jobs (seconds).
     reconcile_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
-    # A job still queued this long after it was (re-)enqueued is enqueued again: its message
-    # may have been lost (a broker restart without persistence). Duplicates are harmless.
+    # The reconciler re-sends a queued job whose message the broker lost (worker/broker_queue.py).
+    # A message a worker took this long ago and neither started nor acknowledged no longer
+    # counts as held (its worker died). Duplicates are harmless.
     queued_timeout_seconds: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
     # How long an Idempotency-Key is remembered (hours): a retry within it gets what the first
     # request made; after it the key names a new request, and the reconciler deletes it.

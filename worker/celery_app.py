@@ -11,6 +11,25 @@ from models.settings import Settings, get_settings
 TRAIN_TASK = "fitq.train"
 VALIDATE_TASK = "fitq.validate"
 
+# Without them a Redis that vanished without closing its sockets holds a publish for the
+# operating system's TCP timeout (minutes) and a frozen one forever.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 5}
+
+
+def send_limits() -> dict[str, Any]:
+    """How long a send may take while the broker is down: about a second, then it raises.
+    The API has committed the job as queued by then, and the reconciler sends it once the
+    broker is back (worker/reconciler.py), so waiting longer would only hold the request.
+    Celery's result store subscribes a dry run's answer before its send: by default it
+    retries its Redis connection 20 times a second apart (the 19 s a POST once took)."""
+    return {
+        "task_publish_retry_policy": {
+            "max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.25,
+        },
+        "result_backend_transport_options": {"retry_policy": {"max_retries": 1}},
+        "redis_socket_connect_timeout": REDIS_TIMEOUTS["socket_connect_timeout"],
+    }  # fmt: skip
+
 
 def broker_options(settings: Settings) -> dict[str, Any]:
     if settings.uses_filesystem_broker:
@@ -28,13 +47,14 @@ def broker_options(settings: Settings) -> dict[str, Any]:
         }
     # Redis redelivers an unacknowledged message after the visibility timeout: keep it past
     # the longest job so a long fit is not handed to a second worker while it still runs.
-    return {"visibility_timeout": settings.job_time_limit_seconds + 3600}
+    return {"visibility_timeout": settings.job_time_limit_seconds + 3600} | REDIS_TIMEOUTS
 
 
 def make_celery(settings: Settings) -> Celery:
     if settings.result_backend.startswith("file://"):
         Path(settings.result_backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     app = Celery("fitq", broker=settings.broker_url, include=["worker.tasks"])
+    app.conf.update(send_limits())
     app.conf.update(
         result_backend=settings.result_backend or None,
         result_expires=3600,

@@ -18,13 +18,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import NamedTuple
 
-from sqlalchemy import and_, delete, func, sql, update
+from sqlalchemy import and_, delete, func, select, sql, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.db import make_engine
 from models.settings import Settings
 from models.tables import Experiment, ExperimentStatus, IdempotencyKey, utcnow
-from worker.celery_app import TRAIN_TASK, celery_app
+from worker.broker_queue import jobs_in_broker
+from worker.enqueue import send_training
 
 log = logging.getLogger(__name__)
 RUNNING = ExperimentStatus.RUNNING.value
@@ -33,12 +34,19 @@ QUEUED = ExperimentStatus.QUEUED.value
 
 class Reconciled(NamedTuple):
     requeued: list[int]  # running with a stale heartbeat: queued again, resumed by the claim
-    resent: list[int]  # queued past queued_timeout_seconds: enqueued again
+    resent: list[int]  # queued, and the broker had no message for it at two passes
     cancelled: list[int]  # stale and cancel-requested: cancelled, never resumed
+    # Queued, and the broker had no message for it at this pass: re-sent if the next pass
+    # (given these as `missing_before`) finds none either.
+    missing: frozenset[int] = frozenset()
 
 
 def reconcile_once(
-    session: Session, settings: Settings, send: Callable[[int], None], reclaim: bool = True
+    session: Session,
+    settings: Settings,
+    send: Callable[[int], None],
+    reclaim: bool = True,
+    missing_before: frozenset[int] = frozenset(),
 ) -> Reconciled:
     """One pass in the caller's transaction. Messages are sent before the commit: if the broker
     is down the pass rolls back and the next one tries again. With `reclaim` False running jobs
@@ -62,20 +70,43 @@ def reconcile_once(
         .values(status=QUEUED, heartbeat_at=now, worker=None)
         .returning(Experiment.id)
     ).all()
-    waited = now - timedelta(seconds=settings.queued_timeout_seconds)
-    resent = session.scalars(
-        update(Experiment)
-        .where(
-            Experiment.status == QUEUED,
-            Experiment.cancel_requested.is_(False),
-            func.coalesce(Experiment.heartbeat_at, Experiment.created_at) < waited,
-        )
-        .values(heartbeat_at=now)
-        .returning(Experiment.id)
-    ).all()
+    resent, missing = _resend_lost(session, settings, missing_before)
     for experiment_id in sorted({*requeued, *resent}):
         send(experiment_id)
-    return Reconciled(list(requeued), list(resent), list(cancelled))
+    return Reconciled(list(requeued), resent, list(cancelled), missing)
+
+
+def _resend_lost(
+    session: Session, settings: Settings, missing_before: frozenset[int]
+) -> tuple[list[int], frozenset[int]]:
+    """Mark for re-sending the queued jobs whose message is lost, and name those that may be.
+
+    A job counts once its last send is a reconcile interval old: the API's send after its
+    commit, or another worker's re-send, has reached the broker by then. Its message is lost
+    if the broker holds none at this pass and held none at the last: one look could fall
+    between a worker's taking it and its claim. Where the broker cannot be looked into, a
+    job queued FITQ_QUEUED_TIMEOUT_SECONDS is taken for lost."""
+    now = utcnow()
+    last_sent = func.coalesce(Experiment.heartbeat_at, Experiment.created_at)
+    queued = and_(
+        Experiment.status == QUEUED,
+        Experiment.cancel_requested.is_(False),
+        last_sent < now - timedelta(seconds=settings.reconcile_interval_seconds),
+    )
+    candidates = set(session.scalars(select(Experiment.id).where(queued)))
+    if not candidates:
+        return [], frozenset()
+    held = jobs_in_broker(settings, delivered_since=time.time() - settings.queued_timeout_seconds)
+    if held is None:
+        lost = last_sent < now - timedelta(seconds=settings.queued_timeout_seconds)
+        missing: frozenset[int] = frozenset()
+    else:
+        missing = frozenset(candidates - held)
+        lost = Experiment.id.in_(missing & missing_before)
+    resent = session.scalars(
+        update(Experiment).where(queued, lost).values(heartbeat_at=now).returning(Experiment.id)
+    ).all()
+    return sorted(resent), missing - set(resent)
 
 
 def forget_idempotency_keys(session: Session, settings: Settings) -> int:
@@ -84,10 +115,6 @@ def forget_idempotency_keys(session: Session, settings: Settings) -> int:
     expired = IdempotencyKey.expired_before(settings.idempotency_key_hours)
     result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < expired))
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def send_training(experiment_id: int) -> None:
-    celery_app.send_task(TRAIN_TASK, args=[experiment_id])
 
 
 class Reconciler(threading.Thread):
@@ -99,6 +126,7 @@ class Reconciler(threading.Thread):
         # children it forks.
         self.sessions = sessionmaker(bind=make_engine(settings.database_url))
         self._reclaim_after = 0.0  # monotonic time before which stale jobs are not reclaimed
+        self._missing: frozenset[int] = frozenset()  # jobs the last pass found no message for
 
     def run(self) -> None:
         while True:
@@ -110,7 +138,7 @@ class Reconciler(threading.Thread):
         try:
             with self.sessions.begin() as session:
                 reclaim = time.monotonic() >= self._reclaim_after
-                done = reconcile_once(session, self.settings, send_training, reclaim)
+                done = reconcile_once(session, self.settings, send_training, reclaim, self._missing)
                 forgotten = forget_idempotency_keys(session, self.settings)
         except Exception as exc:  # a database or broker outage: try again next tick
             log.warning("reconcile pass failed: %s: %s", type(exc).__name__, exc)
@@ -118,16 +146,16 @@ class Reconciler(threading.Thread):
             # nothing until live workers have had a full timeout to write again.
             self._reclaim_after = time.monotonic() + self.settings.heartbeat_timeout_seconds
             return
+        self._missing = done.missing
         if forgotten:
             log.info(
                 "forgot %d idempotency keys older than %g h",
                 forgotten,
                 self.settings.idempotency_key_hours,
             )
-        if any(done):
+        if done.requeued or done.resent or done.cancelled:
             log.info(
-                "reconciled: requeued %s (stale heartbeat), resent %s (queued too long), "
-                "cancelled %s",
+                "reconciled: requeued %s (stale heartbeat), resent %s (message lost), cancelled %s",
                 done.requeued,
                 done.resent,
                 done.cancelled,

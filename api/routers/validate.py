@@ -9,16 +9,22 @@ from contextlib import suppress
 from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeout
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeout
 from starlette.concurrency import run_in_threadpool
 
 from api import queries
 from api.deps import OwnerDep, SessionDep, SettingsDep
 from api.errors import ApiError
+from api.outage import BROKER, ServerDownError
 from api.schemas import ErrorRead, ExperimentCreate, ModelSummaryRead
 from worker.celery_app import VALIDATE_TASK, celery_app
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
+# A broker or result store lost mid-wait, as opposed to an error the worker sent back.
+BROKER_DOWN = (KombuOperationalError, RedisConnectionError, RedisTimeout)
 
 
 @router.post(
@@ -35,7 +41,13 @@ async def validate_experiment(
     if input_shape is None:
         raise ApiError(422, "dataset", "the dataset's input shape is not known", "unknown_shape")
     spec = body.model_dump(mode="json")
-    result = celery_app.send_task(VALIDATE_TASK, args=[spec, list(input_shape)])
+    try:
+        # In a thread: while the broker is down a send takes about a second to fail.
+        result = await run_in_threadpool(
+            celery_app.send_task, VALIDATE_TASK, args=[spec, list(input_shape)]
+        )
+    except Exception as exc:  # nothing of the spec is read before the send
+        raise ServerDownError(BROKER, _broker_down(exc)) from None
     try:
         summary: dict[str, Any] = await run_in_threadpool(
             result.get, timeout=settings.validate_timeout_seconds, propagate=True
@@ -45,11 +57,17 @@ async def validate_experiment(
         # task nobody ran, and that must not turn the 503 into a 500.
         with suppress(Exception):
             result.forget()
-        raise HTTPException(
-            503,
-            detail=f"no validation worker answered within {settings.validate_timeout_seconds:g} s "
+        raise ServerDownError(
+            BROKER,
+            f"no validation worker answered within {settings.validate_timeout_seconds:g} s "
             f"(is a worker consuming the '{settings.validate_queue}' queue?)",
         ) from None
+    except BROKER_DOWN as exc:  # the broker went down while the worker built the model
+        raise ServerDownError(BROKER, _broker_down(exc)) from None
     except Exception as exc:  # the model could not be built: the spec's fault
         raise ApiError(422, "model", f"{type(exc).__name__}: {exc}", "build_failed") from None
     return summary
+
+
+def _broker_down(exc: Exception) -> str:
+    return f"the broker is unreachable ({type(exc).__name__}); try again shortly"

@@ -21,7 +21,7 @@ from api.study_schemas import StudyCreate
 from models.settings import Settings
 from models.spec import ExperimentSpec
 from models.tables import Experiment, ExperimentStatus, Study
-from worker.enqueue import enqueue_training
+from worker.enqueue import enqueue_all
 
 NAME_MAX = 200  # experiments.name
 
@@ -55,8 +55,7 @@ def create_study(session: Session, body: StudyCreate, settings: Settings, owner:
     ]
     session.add_all(experiments)
     session.flush()
-    for experiment in experiments:
-        enqueue_training(session, experiment.id)
+    enqueue_all(session, [experiment.id for experiment in experiments])
     return study
 
 

@@ -206,7 +206,9 @@ def test_dry_run_without_a_validation_worker_is_503(client: TestClient) -> None:
     finally:
         client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
     assert response.status_code == 503
-    assert "no validation worker answered within 1 s" in the_error(response)["msg"]
+    error = the_error(response)
+    assert (error["path"], error["type"]) == ("(broker)", "service_unavailable")
+    assert "no validation worker answered within 1 s" in error["msg"]
     assert client.get("/experiments").json()["total"] == 0
 
 
