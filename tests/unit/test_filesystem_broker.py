@@ -20,6 +20,7 @@ def connection(folder: Path) -> Connection:
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
     }
     return Connection("filesystem://", transport=TRANSPORT, transport_options=options)
 
