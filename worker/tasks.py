@@ -1,10 +1,13 @@
 """Thin Celery tasks: take an id, call training, nothing else."""
 
+import contextlib
 import gc
 import logging
 import os
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from celery.exceptions import Reject
@@ -49,15 +52,16 @@ def _warm_keras() -> None:
     # fork-safe, and a warm process starts each job without the multi-second import.
     started = time.perf_counter()
     try:
-        import keras
+        with _native_stderr_at_debug():
+            import keras
 
-        import worker.training.run  # noqa: F401
-        from worker.training import checkpoint, word_kernels
-        from worker.training.sparse_input import WORD_INDEX_BACKENDS
+            import worker.training.run  # noqa: F401
+            from worker.training import checkpoint, word_kernels
+            from worker.training.sparse_input import WORD_INDEX_BACKENDS
 
-        checkpoint.warm_up()
-        if keras.backend.backend() in WORD_INDEX_BACKENDS:
-            word_kernels.warm_up()
+            checkpoint.warm_up()
+            if keras.backend.backend() in WORD_INDEX_BACKENDS:
+                word_kernels.warm_up()
     except Exception:
         # The first job imports what it needs itself, and fails with the cause if it must.
         log.exception("pool process %d could not warm Keras up", os.getpid())
@@ -73,6 +77,26 @@ def _warm_keras() -> None:
         keras.backend.backend(),
         time.perf_counter() - started,
     )
+
+
+@contextlib.contextmanager
+def _native_stderr_at_debug() -> Iterator[None]:
+    """TensorFlow's and absl's start-up notices (oneDNN, "All log messages before
+    absl::InitializeLog()") are written by C++ straight to file descriptor 2, whatever
+    TF_CPP_MIN_LOG_LEVEL says: what the process writes there meanwhile goes to the debug log.
+    Only the warm-up runs then; the process takes its first task after it."""
+    with tempfile.TemporaryFile() as caught:
+        saved = os.dup(2)
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode(errors="replace").splitlines():
+                if line.strip():
+                    log.debug("warm-up: %s", line)
 
 
 _reconcilers: list[Any] = []
