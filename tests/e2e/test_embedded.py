@@ -94,13 +94,11 @@ def warmed(embedded: Embedded) -> str:
     return poll(lambda: log.read_text(errors="replace"), lambda t: "warmed it up" in t, 180)
 
 
-def test_an_idle_run_starts_quietly_and_ctrl_c_stops_it_within_seconds(
-    embedded: Embedded,
-) -> None:
+def test_start_up_shows_what_fitq_says(embedded: Embedded) -> None:
     embedded.start()
     started = warmed(embedded)
-    # What a user reads at start is fitq's: no TensorFlow or absl notices, no Celery banner,
-    # no warning about running as root (as in a container) or about the broker's hostname.
+    # No TensorFlow or absl notices, no Celery banner, no warning about running as root (as in
+    # a container) or about the broker's hostname: those are at FITQ_LOG_LEVEL=DEBUG.
     assert "fitq API on http://" in started and "train@" in started, started
     for noise in (
         "oneDNN", "absl::InitializeLog", "libtpu", "superuser privileges",
@@ -108,6 +106,10 @@ def test_an_idle_run_starts_quietly_and_ctrl_c_stops_it_within_seconds(
     ):  # fmt: skip
         assert noise not in started, noise
 
+
+def test_ctrl_c_stops_an_idle_run_within_seconds(embedded: Embedded) -> None:
+    embedded.start()
+    warmed(embedded)
     assert embedded.proc is not None
     embedded.proc.signal_group(signal.SIGINT)
     # Nothing runs: the API and both workers are gone within seconds. An idle pool process is
