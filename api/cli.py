@@ -40,9 +40,13 @@ def _alembic_ini() -> Path:
     raise typer.BadParameter("alembic.ini not found: run from the fitq checkout")
 
 
-def worker_argv(concurrency: int | None = None, validate: bool = False) -> list[str]:
+def worker_argv(
+    concurrency: int | None = None, validate: bool = False, quiet: bool = False
+) -> list[str]:
+    """`quiet`: without Celery's start-up banner (`fitq run` prints its own lines)."""
     settings = get_settings()
-    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker"]
+    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app"]
+    argv += ["--quiet", "worker"] if quiet else ["worker"]
     argv += ["--loglevel", settings.log_level]
     if validate:
         # Dry runs are short model builds: threads answer several at once in one process.
@@ -115,14 +119,18 @@ def run(
     ] = "disabled",
 ) -> None:
     """Migrate, then run the API, a training worker and a dry-run worker until Ctrl-C, which
-    stops them all cleanly. One-command local use, so API keys are off unless asked for."""
+    stops them all cleanly; one that dies is started again. One-command local use, so API keys
+    are off unless asked for."""
     migrate()
+    quiet = get_settings().log_level.upper() != "DEBUG"
     api = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(port)]
-    workers = [worker_argv(), worker_argv(validate=True)]
     # The setting's default is "required"; this local command turns it off explicitly, and
     # only for its own API child.
-    api_env = {**os.environ, "FITQ_AUTH": auth}
-    children = [subprocess.Popen(api, env=api_env), *(subprocess.Popen(a) for a in workers)]
+    children = [
+        Child("the API", api, {**os.environ, "FITQ_AUTH": auth}),
+        Child("the training worker", worker_argv(quiet=quiet), worker_env(quiet)),
+        Child("the dry-run worker", worker_argv(validate=True, quiet=quiet), worker_env(quiet)),
+    ]
     console.print(f"fitq API on http://{host}:{port} (docs at /docs); workers started")
     if auth == "disabled":
         console.print(
@@ -132,13 +140,67 @@ def run(
     received: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
     signal.signal(signal.SIGTERM, lambda signum, _frame: received.append(signum))
-    while all(child.poll() is None for child in children) and not received:
+    while not received:
+        for child in children:
+            child.restart_if_dead()
         time.sleep(0.2)
     console.print("stopping the API and the workers (a running job goes back to queued)")
     # Ctrl-C already reached every process of the terminal's group; give them a moment to act
     # on it before a SIGTERM, which also covers a `kill` aimed at this process alone.
-    _stop_all(children, first_wait=5.0 if signal.SIGINT in received else 0.0)
-    raise typer.Exit(0 if received else 1)
+    _stop_all(
+        [child.popen for child in children],
+        first_wait=5.0 if signal.SIGINT in received else 0.0,
+    )
+    raise typer.Exit(0)
+
+
+class Child:
+    """One process of `fitq run`, started again when it dies: a worker killed by the OOM killer
+    or a crash must not take the API and the other worker down with it."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.name, self.argv, self.env = name, argv, env
+        self.delay = 0.5  # before a restart; doubles while it keeps dying young
+        self.restart_at: float | None = None
+        self._start()
+
+    def _start(self) -> None:
+        self.popen = subprocess.Popen(self.argv, env=self.env)
+        self.started = time.monotonic()
+        self.restart_at = None
+
+    def restart_if_dead(self) -> None:
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self._start()
+            return
+        code = self.popen.poll()
+        if code is None:
+            return
+        lived = now - self.started
+        self.delay = 1.0 if lived > 60 else min(self.delay * 2, 30.0)
+        self.restart_at = now + self.delay
+        console.print(
+            f"[bold red]{self.name} stopped[/] ({_exit_reason(code)}) after {lived:.0f} s; "
+            f"starting it again in {self.delay:.0f} s"
+        )
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+def worker_env(quiet: bool) -> dict[str, str]:
+    """`fitq run` is one user's local service: Celery's warning about running as root (as in
+    a container) is not news to them; at FITQ_LOG_LEVEL=DEBUG it shows."""
+    if not quiet:
+        return dict(os.environ)
+    ignore = "ignore:You're running the worker with superuser privileges"  # message's start
+    warnings = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), ignore) if w)
+    return {**os.environ, "PYTHONWARNINGS": warnings}
 
 
 def _stop_all(

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     cancel_check_seconds: float = Field(default=2.0, gt=0, le=60)
     # Jobs a worker process runs at once; one per process keeps a GPU to one fit.
     worker_concurrency: int = Field(default=1, ge=1, le=64)
+    # Seconds a new pool process may take to report it is up before Celery kills it and starts
+    # another (Celery's default is 4). Keras warms up after the report, so this only bounds
+    # the fork and Celery's own start-up, which a busy machine can slow down.
+    worker_proc_alive_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Longest a job may run; the broker's visibility timeout is set past it.
     job_time_limit_seconds: int = Field(default=24 * 3600, ge=60)
     # Preprocessed datasets a worker process keeps in memory for the next job (0 turns it off).

@@ -7,6 +7,7 @@ from typing import Any
 from celery import Celery
 
 from models.settings import Settings, get_settings
+from worker import filesystem_broker
 
 TRAIN_TASK = "fitq.train"
 VALIDATE_TASK = "fitq.validate"
@@ -50,6 +51,17 @@ def broker_options(settings: Settings) -> dict[str, Any]:
     return {"visibility_timeout": settings.job_time_limit_seconds + 3600} | REDIS_TIMEOUTS
 
 
+def lifecycle_options(settings: Settings) -> dict[str, Any]:
+    """How the embedded broker writes messages, and how long a new pool process may take to
+    say it is up before Celery kills it."""
+    options: dict[str, Any] = {
+        "worker_proc_alive_timeout": settings.worker_proc_alive_timeout_seconds
+    }
+    if settings.uses_filesystem_broker:
+        options["broker_transport"] = filesystem_broker.TRANSPORT  # whole messages only
+    return options
+
+
 def make_celery(settings: Settings) -> Celery:
     if settings.result_backend.startswith("file://"):
         Path(settings.result_backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
@@ -82,6 +94,7 @@ def make_celery(settings: Settings) -> Celery:
         # The filesystem transport has no fan-out: remote control and events need Redis.
         worker_enable_remote_control=not settings.uses_filesystem_broker,
     )
+    app.conf.update(lifecycle_options(settings))
     return app
 
 

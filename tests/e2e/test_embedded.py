@@ -1,11 +1,14 @@
 """`make run`'s mode end to end: `fitq run` with SQLite and the filesystem broker, no servers."""
 
 import io
+import os
 import signal
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -83,3 +86,86 @@ def test_ctrl_c_stops_both_and_the_job_runs_after_a_restart(embedded: Embedded) 
     done = api.wait_status(experiment_id, {"succeeded", "failed"}, timeout=240)
     assert done["status"] == "succeeded", done
     assert [row["epoch"] for row in api.history(experiment_id)] == list(range(1, 301))
+
+
+def warmed(embedded: Embedded) -> str:
+    """The run log once the training worker's pool process has imported Keras."""
+    log = embedded.data_dir / "run.log"
+    return poll(lambda: log.read_text(errors="replace"), lambda t: "warmed it up" in t, 180)
+
+
+def test_start_up_shows_what_fitq_says(embedded: Embedded) -> None:
+    embedded.start()
+    started = warmed(embedded)
+    # No TensorFlow or absl notices, no Celery banner, no warning about running as root (as in
+    # a container) or about the broker's hostname: those are at FITQ_LOG_LEVEL=DEBUG.
+    assert "fitq API on http://" in started and "train@" in started, started
+    for noise in (
+        "oneDNN", "absl::InitializeLog", "libtpu", "superuser privileges",
+        "No hostname was supplied", "-------------- [queues]",
+    ):  # fmt: skip
+        assert noise not in started, noise
+
+
+def test_ctrl_c_stops_an_idle_run_within_seconds(embedded: Embedded) -> None:
+    embedded.start()
+    warmed(embedded)
+    assert embedded.proc is not None
+    embedded.proc.signal_group(signal.SIGINT)
+    # Nothing runs: the API and both workers are gone within seconds. An idle pool process is
+    # not killed on the way down (the pool then started and warmed up a replacement).
+    poll(embedded.proc.group_alive, lambda alive: not alive, timeout=5)
+    assert embedded.proc.popen.returncode == 0
+    log = (embedded.data_dir / "run.log").read_text(errors="replace")
+    assert "ForkPoolWorker-1' pid" not in log and "ForkPoolWorker-2" not in log, log[-3000:]
+
+
+def test_a_killed_worker_is_started_again_and_serves(embedded: Embedded) -> None:
+    api = embedded.start()
+    assert embedded.proc is not None
+    training = next(pid for pid in children(embedded.proc.popen.pid) if "train@" in cmdline(pid))
+    os.kill(training, signal.SIGKILL)
+    log = embedded.data_dir / "run.log"
+    poll(
+        lambda: log.read_text(errors="replace"),
+        lambda text: "the training worker stopped (killed by SIGKILL)" in text,
+        timeout=10,
+    )
+    assert api.http.get("/healthz").status_code == 200  # the API kept serving
+    experiment_id = api.submit(circles_spec(epochs=3))
+    done = api.wait_status(experiment_id, {"succeeded", "failed"}, timeout=180)
+    assert done["status"] == "succeeded", done
+    assert embedded.proc.alive()
+
+
+def test_concurrent_submits_and_dry_runs_keep_every_process_up(embedded: Embedded) -> None:
+    api = embedded.start()
+    spec = circles_spec(epochs=2)
+
+    def client_session(_: int) -> list[int]:
+        with httpx.Client(base_url=str(api.http.base_url), timeout=60) as http:
+            ids = []
+            for _round in range(5):
+                for _dry_run in range(4):
+                    dry_run = http.post("/experiments/validate", json=spec)
+                    assert dry_run.status_code == 200, dry_run.text
+                submitted = http.post("/experiments", json=spec)
+                assert submitted.status_code == 201, submitted.text
+                ids.append(int(submitted.json()["id"]))
+            return ids
+
+    with ThreadPoolExecutor(6) as clients:
+        ids = [i for batch in clients.map(client_session, range(6)) for i in batch]
+    for experiment_id in ids:
+        done = api.wait_status(experiment_id, {"succeeded", "failed"}, timeout=300)
+        assert done["status"] == "succeeded", done
+    log = (embedded.data_dir / "run.log").read_text(errors="replace")
+    assert "stopped (" not in log and "Unrecoverable error" not in log, log[-3000:]
+
+
+def children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()

@@ -3,6 +3,7 @@ a PostgreSQL outage, a diverging loss, cancels. Nothing is lost, no epoch is rec
 
 Each recovery prints a line "RECOVERY <test>: <seconds>s" (run with -s to see them)."""
 
+import os
 import re
 import signal
 import subprocess
@@ -132,6 +133,44 @@ def test_a_killed_worker_is_replaced_and_the_job_resumes(faults: FaultStack) -> 
     assert all(after[e] > before[max(before)] for e in range(checkpoint + 1, 151))
     model = api.http.get(f"/experiments/{experiment_id}/model")
     assert model.status_code == 200 and model.content[:2] == b"PK"  # a .keras zip
+
+
+def pool_children(worker: Proc) -> list[int]:
+    """The prefork pool processes of a worker (its Celery main process is the group leader)."""
+    pid = worker.popen.pid
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_a_killed_pool_process_is_replaced_and_the_job_resumes_on_the_same_worker(
+    faults: FaultStack,
+) -> None:
+    # Celery gives a new pool process this long to say it is up; the ~4-10 s import of
+    # TensorFlow outlasts it, as a busy machine made it outlast the default 4 s.
+    faults.env["FITQ_WORKER_PROC_ALIVE_TIMEOUT_SECONDS"] = "2"
+    api = faults.api
+    worker = faults.start_worker()
+    experiment_id = api.submit(long_spec(epochs=150))
+    assert api.wait_epoch(experiment_id, 30, timeout=120)["status"] == "running"
+    (pool_process,) = pool_children(worker)
+    os.kill(pool_process, signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    def settled() -> tuple[int, str]:
+        return api.get(experiment_id)["attempts"], worker.tail(200000)
+
+    # Resumed by a replacement (after the heartbeat timeout and a reconcile pass), or the
+    # replacement killed in turn for not saying UP in time, again and again.
+    _, log = poll(settled, lambda s: s[0] == 2 or "Timed out waiting for UP" in s[1], timeout=120)
+    assert "Timed out waiting for UP" not in log, log[-4000:]
+    recovery("killed pool process (reclaimed)", time.monotonic() - killed_at)
+    done = api.wait_status(experiment_id, FINAL, timeout=180)
+    assert done["status"] == "succeeded", done["error"]
+    assert done["attempts"] == 2
+    assert epochs_of(api, experiment_id) == list(range(1, 151))
+    assert worker.alive() and pool_children(worker) != [pool_process]
+    log = worker.tail(200000)
+    assert re.search(rf"experiment {experiment_id} resumed from epoch [1-9]", log), log[-4000:]
+    assert "Timed out waiting for UP" not in log
 
 
 def restart_redis() -> None:
