@@ -1,28 +1,32 @@
-"""Faults with real processes on the real Redis and PostgreSQL: a killed worker, a Redis restart,
+"""Faults with real processes on real Redis and PostgreSQL: a killed worker, a Redis restart,
 a PostgreSQL outage, a diverging loss, cancels. Nothing is lost, no epoch is recorded twice.
+The restarts take down servers the test runs itself (tests/private_servers.py), never the
+machine's shared ones.
 
 Each recovery prints a line "RECOVERY <test>: <seconds>s" (run with -s to see them)."""
 
 import os
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from api.keys import create_key
-from models.db import get_engine, session_scope
+from models.db import session_scope
 from models.tables import EpochMetric
 from tests.conftest import REDIS_URL, TEST_QUEUE
 from tests.e2e.stack import BIN, Api, Proc, free_port, stack_env
-from tests.helpers import circles_spec, poll
+from tests.helpers import circles_spec, migrate, poll
+from tests.private_servers import PrivatePostgres, PrivateRedis, require_programs
 
 FAULT_QUEUE = f"{TEST_QUEUE}_faults"
 # Short thresholds so a lost worker is noticed in seconds (production: 60 s and 30 s).
@@ -41,18 +45,17 @@ FINAL = {"succeeded", "failed", "cancelled"}
 
 
 class FaultStack:
-    def __init__(self, logs: Path) -> None:
+    def __init__(self, logs: Path, **servers: str) -> None:
+        """`servers`: FITQ_DATABASE_URL and broker settings of private servers, if any."""
         self.logs = logs
-        self.env = stack_env(**FAULT_ENV)
+        self.env = stack_env(**FAULT_ENV, **servers)
         port = free_port()
         self.api_proc = Proc(
             [str(BIN / "python"), "-m", "uvicorn", "api.main:app", "--port", str(port)],
             self.env,
             logs / "api.log",
         )
-        with session_scope() as session:  # the test database, as `fitq create-key` would
-            token = create_key(session, "faults")
-        self.api = Api(f"http://127.0.0.1:{port}", token)
+        self.api = Api(f"http://127.0.0.1:{port}", _key(servers.get("FITQ_DATABASE_URL")))
         self.workers: list[Proc] = []
 
     def start_worker(self) -> Proc:
@@ -80,6 +83,48 @@ def faults(database: str, redis_broker: str, tmp_path: Path) -> Iterator[FaultSt
         for worker in stack.workers:
             print(f"{worker.log.name} tail:\n" + worker.tail(2000))
         redis.Redis.from_url(REDIS_URL).delete(FAULT_QUEUE)
+
+
+def _key(database_url: str | None) -> str:
+    """An API key in the stack's database, as `fitq create-key` would make it."""
+    if database_url is None:
+        with session_scope() as session:  # the test run's database
+            return create_key(session, "faults")
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            return create_key(session, "faults")
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class PrivateFaults:
+    stack: FaultStack
+    postgres: PrivatePostgres
+    redis: PrivateRedis
+
+
+@pytest.fixture
+def private_faults(tmp_path: Path) -> Iterator[PrivateFaults]:
+    """A fault stack on a PostgreSQL and a Redis of its own, which its tests stop and start."""
+    require_programs()
+    with PrivatePostgres() as postgres, PrivateRedis() as redis_server:
+        url = postgres.create_database("fitq")
+        migrate(url)
+        stack = FaultStack(
+            tmp_path,
+            FITQ_DATABASE_URL=url,
+            FITQ_BROKER_URL=redis_server.url,
+            FITQ_RESULT_BACKEND=redis_server.url,
+        )
+        try:
+            stack.api.wait_healthy()
+            yield PrivateFaults(stack, postgres, redis_server)
+        finally:
+            stack.stop()
+            for worker in stack.workers:
+                print(f"{worker.log.name} tail:\n" + worker.tail(2000))
 
 
 def long_spec(epochs: int) -> dict[str, Any]:
@@ -173,32 +218,13 @@ def test_a_killed_pool_process_is_replaced_and_the_job_resumes_on_the_same_worke
     assert "Timed out waiting for UP" not in log
 
 
-def restart_redis() -> None:
-    subprocess.run(["redis-cli", "shutdown", "nosave"], check=False, capture_output=True)
-    try:
-        poll(lambda: _redis_up(), lambda up: not up, timeout=10, every=0.05)
-    finally:
-        subprocess.run(
-            ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
-             "--save", "", "--appendonly", "no"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        poll(lambda: _redis_up(), lambda up: up, timeout=10, every=0.05)
-
-
-def _redis_up() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-def test_a_redis_restart_loses_no_job(faults: FaultStack) -> None:
-    api = faults.api
-    faults.start_worker()
+def test_a_redis_restart_loses_no_job(private_faults: PrivateFaults) -> None:
+    api = private_faults.stack.api
+    private_faults.stack.start_worker()
     ids = [api.submit(long_spec(epochs=40)) for _ in range(3)]
     assert api.wait_epoch(ids[0], 3, timeout=120)["status"] == "running"
-    restart_redis()  # without persistence: the queued messages are gone
+    private_faults.redis.stop()  # without persistence: the queued messages are gone
+    private_faults.redis.start()
     restarted_at = time.monotonic()
     for experiment_id in ids:
         done = api.wait_status(experiment_id, FINAL, timeout=180)
@@ -207,25 +233,19 @@ def test_a_redis_restart_loses_no_job(faults: FaultStack) -> None:
     recovery("redis restart (all succeeded)", time.monotonic() - restarted_at)
 
 
-def pg_cluster(action: str) -> None:
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", action],
-        check=True, capture_output=True,
-    )  # fmt: skip
-
-
-def test_a_postgres_outage_is_waited_out_and_every_epoch_is_kept(faults: FaultStack) -> None:
-    api = faults.api
-    faults.start_worker()
+def test_a_postgres_outage_is_waited_out_and_every_epoch_is_kept(
+    private_faults: PrivateFaults,
+) -> None:
+    api = private_faults.stack.api
+    private_faults.stack.start_worker()
     experiment_id = api.submit(long_spec(epochs=80))
     assert api.wait_epoch(experiment_id, 5, timeout=120)["status"] == "running"
-    pg_cluster("stop")
+    private_faults.postgres.stop()
     try:
         stopped_at = time.monotonic()
         poll(lambda: time.monotonic() - stopped_at, lambda waited: waited >= 3, timeout=10)
     finally:
-        pg_cluster("start")
-    get_engine().dispose()  # the test's own pooled connections died with the server
+        private_faults.postgres.start()
     back_at = time.monotonic()
     api.wait_healthy()
     done = api.wait_status(experiment_id, FINAL, timeout=180)
