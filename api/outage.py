@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
+from api.errors import error_item
+
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 DATABASE, BROKER = "(database)", "(broker)"
@@ -26,7 +28,7 @@ class ServerDownError(Exception):
 
 
 def unavailable(server: str, msg: str) -> JSONResponse:
-    item = {"path": server, "msg": msg, "type": "service_unavailable", "loc": []}
+    item = error_item(server, msg, "service_unavailable")
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return JSONResponse({"detail": [item]}, status_code=503, headers=headers)
 
