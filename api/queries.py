@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.list_filters import has_tag, name_contains
-from api.schemas import ExperimentRead, ExperimentTimings
+from api.schemas import ExperimentRead, ExperimentTimings, ExperimentTrainer
 from models import limits, shapes
 from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
@@ -128,6 +128,7 @@ def to_read(experiment: Experiment, metrics: dict[str, Any] | None) -> Experimen
         backend=experiment.backend,
         timings=None if experiment.timings is None else ExperimentTimings(**experiment.timings),
         versions=experiment.versions,
+        trainer=None if experiment.trainer is None else ExperimentTrainer(**experiment.trainer),
         created_at=experiment.created_at,
         started_at=experiment.started_at,
         finished_at=experiment.finished_at,

@@ -1,7 +1,7 @@
 """Request and response models. Never named like the ORM classes in models/tables.py."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,6 +64,26 @@ class ExperimentTimings(BaseModel):
     max_rss_bytes: int = Field(description="The worker process's peak memory so far")
 
 
+class ExperimentTrainer(BaseModel):
+    """How the worker fitted it (docs/compiled-trainer.md)."""
+
+    name: Literal["compiled", "fit"] = Field(
+        description="compiled: chunks of epochs as one compiled JAX program; fit: Keras's model.fit"
+    )
+    compile_seconds: float | None = Field(
+        default=None, description="Getting the program ready (compiled; 0 when reused)"
+    )
+    program: Literal["compiled", "reused", "disk cache"] | None = Field(
+        default=None,
+        description="compiled: by XLA for this job; reused: the worker's own, from an earlier "
+        "job of the same architecture, shapes and batch size; disk cache: loaded from JAX's "
+        "persistent compilation cache (FITQ_COMPILATION_CACHE_DIR)",
+    )
+    fallback: str | None = Field(
+        default=None, description="Why the compiled trainer did not run it (fit on JAX)"
+    )
+
+
 class ExperimentRead(BaseModel):
     id: int
     name: str | None
@@ -106,6 +126,9 @@ class ExperimentRead(BaseModel):
         "packages (jax and jaxlib, tensorflow or torch). A seeded run repeats its history "
         "only on the same backend with the same versions",
     )
+    trainer: ExperimentTrainer | None = Field(
+        default=None, description="Set when a worker starts fitting it (by its last attempt)"
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -125,6 +148,8 @@ class ExperimentRead(BaseModel):
                     "versions": {"fitq": "0.1.0", "python": "3.11.7", "numpy": "2.4.6",
                                  "keras": "3.15.1", "backend": "jax", "jax": "0.10.2",
                                  "jaxlib": "0.10.2"},
+                    "trainer": {"name": "compiled", "compile_seconds": 0.84,
+                                "program": "compiled"},
                     "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
                     "finished_at": None, "spec": CIRCLES_EXAMPLE,
                 },
@@ -144,6 +169,8 @@ class ExperimentRead(BaseModel):
                     "versions": {"fitq": "0.1.0", "python": "3.11.7", "numpy": "2.4.6",
                                  "keras": "3.15.1", "backend": "jax", "jax": "0.10.2",
                                  "jaxlib": "0.10.2"},
+                    "trainer": {"name": "compiled", "compile_seconds": 0.84,
+                                "program": "compiled"},
                     "created_at": "2026-11-22T20:00:00Z", "started_at": "2026-11-22T20:00:01Z",
                     "finished_at": "2026-11-22T20:00:09Z", "spec": EARLY_STOPPING_EXAMPLE,
                 },

@@ -105,6 +105,15 @@ class Settings(BaseSettings):
     # JAX by default: on a 2-core CPU it fits the circles model ~16x faster than TensorFlow
     # per epoch and imports faster (BENCHMARKS.md). "torch" needs `pip install torch`.
     keras_backend: Literal["jax", "tensorflow", "torch"] = "jax"
+    # Which trainer runs a fit. "auto": on JAX, the compiled trainer (a chunk of epochs as one
+    # compiled program, docs/compiled-trainer.md) wherever it can, model.fit elsewhere;
+    # "fit": model.fit everywhere.
+    trainer: Literal["auto", "fit"] = "auto"
+    # The compiled trainer keeps a job's arrays on the device: larger data goes to model.fit.
+    compiled_max_data_bytes: int = Field(default=1024**3, ge=0)
+    # JAX's persistent compilation cache, so a restarted worker does not compile again.
+    # Empty: data_dir/compilation-cache.
+    compilation_cache_dir: Path | None = None
     # Keep a finished experiment's checkpoints (its final model is always kept).
     keep_checkpoints: bool = False
     log_level: str = "INFO"
@@ -119,7 +128,7 @@ class Settings(BaseSettings):
     # workers without internet, so a missing file fails at once instead of waiting on a socket.
     dataset_downloads: bool = True
 
-    @field_validator("keras_datasets_dir", "artifacts_dir", mode="before")
+    @field_validator("keras_datasets_dir", "artifacts_dir", "compilation_cache_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # .env.example lists FITQ_KERAS_DATASETS_DIR= empty; that must not mean Path(".").
@@ -155,6 +164,10 @@ class Settings(BaseSettings):
     @property
     def artifacts_path(self) -> Path:
         return self.artifacts_dir or self.data_dir / "artifacts"
+
+    @property
+    def compilation_cache_path(self) -> Path:
+        return self.compilation_cache_dir or self.data_dir / "compilation-cache"
 
     @property
     def broker_dir(self) -> Path:

@@ -133,6 +133,8 @@ class Experiment(Base):
     # The versions of its last attempt's worker (fitq, Keras, the backend, numpy, Python):
     # a seeded history repeats only with the same ones.
     versions: Mapped[dict[str, Any] | None]
+    # The trainer of its last attempt: compiled or fit, compile seconds, why it fell back.
+    trainer: Mapped[dict[str, Any] | None]
 
     study: Mapped["Study | None"] = relationship(back_populates="experiments")
 

@@ -23,6 +23,7 @@ def main(spec: dict) -> None:
     history = [row.metrics | {"epoch": row.epoch} for row in rows]
     out: dict[str, Any] = {"status": done.status, "error": done.error, "backend": done.backend}
     out["versions"] = done.versions
+    out["trainer"] = done.trainer
     print(json.dumps(out | {"timings": done.timings, "history": history}))
 
 

@@ -138,10 +138,13 @@ class Api:
         return list(response.json())
 
 
-def run_in_child(spec: dict[str, Any], backend: str, data_dir: Path) -> dict[str, Any]:
+def run_in_child(
+    spec: dict[str, Any], backend: str, data_dir: Path, **settings: str
+) -> dict[str, Any]:
     """One experiment through the worker's training path in a process of its own (Keras picks
-    its backend once, at import): what tests/e2e/backend_child.py prints."""
-    env = {
+    its backend once, at import): what tests/e2e/backend_child.py prints. `settings`: more
+    FITQ_* variables."""
+    env = settings | {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(ROOT),
         "FITQ_MODE": "embedded",

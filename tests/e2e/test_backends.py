@@ -41,6 +41,15 @@ def test_each_backend_runs_the_spec_and_says_so(
     timings = run["timings"]
     assert timings["fit_seconds"] > 0 and timings["max_rss_bytes"] > 0
     assert timings["first_epoch_at"] is not None
+    # JAX fits through the compiled trainer; the others through model.fit, saying why.
+    trainer = run["trainer"]
+    if backend == "jax":
+        assert trainer["name"] == "compiled" and trainer["compile_seconds"] > 0
+    else:
+        assert trainer == {
+            "name": "fit",
+            "fallback": f"the compiled trainer runs on JAX; this worker runs {backend}",
+        }
 
 
 def test_the_curves_are_comparable(runs: dict[str, dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ from PIL import Image
 
 from tests.e2e.conftest import embedded_env
 from tests.e2e.stack import BIN, Api, Proc, free_port
-from tests.helpers import circles_spec, poll
+from tests.helpers import circles_spec, poll, slow_circles_spec
 
 
 class Embedded:
@@ -71,7 +71,7 @@ def test_submit_poll_history_plot_without_servers(embedded: Embedded) -> None:
 
 def test_ctrl_c_stops_both_and_the_job_runs_after_a_restart(embedded: Embedded) -> None:
     api = embedded.start()
-    experiment_id = api.submit(circles_spec(epochs=300))
+    experiment_id = api.submit(slow_circles_spec(epochs=1000))
     assert api.wait_epoch(experiment_id, 1, timeout=180)["status"] == "running"
 
     assert embedded.proc is not None
@@ -85,7 +85,7 @@ def test_ctrl_c_stops_both_and_the_job_runs_after_a_restart(embedded: Embedded) 
     embedded.start()
     done = api.wait_status(experiment_id, {"succeeded", "failed"}, timeout=240)
     assert done["status"] == "succeeded", done
-    assert [row["epoch"] for row in api.history(experiment_id)] == list(range(1, 301))
+    assert [row["epoch"] for row in api.history(experiment_id)] == list(range(1, 1001))
 
 
 def warmed(embedded: Embedded) -> str:

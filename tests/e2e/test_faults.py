@@ -16,86 +16,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from api.keys import create_key
 from models.db import session_scope
 from models.tables import EpochMetric
-from tests.conftest import REDIS_URL, TEST_QUEUE
-from tests.e2e.stack import BIN, Api, Proc, free_port, stack_env
+from tests.e2e.fault_stack import (
+    FAULT_ENV,
+    FINAL,
+    FaultStack,
+    epochs_of,
+    fault_stack,
+)
+from tests.e2e.stack import Proc
 from tests.helpers import circles_spec, migrate, poll
 from tests.private_servers import PrivatePostgres, PrivateRedis, require_programs
-
-FAULT_QUEUE = f"{TEST_QUEUE}_faults"
-# Short thresholds so a lost worker is noticed in seconds (production: 60 s and 30 s).
-FAULT_ENV = {
-    "FITQ_TRAINING_QUEUE": FAULT_QUEUE,
-    "FITQ_HEARTBEAT_TIMEOUT_SECONDS": "8",
-    "FITQ_RECONCILE_INTERVAL_SECONDS": "1",
-    "FITQ_QUEUED_TIMEOUT_SECONDS": "5",
-    "FITQ_CHECKPOINT_EVERY_SECONDS": "1",
-    "FITQ_CANCEL_CHECK_SECONDS": "0.5",
-    # TensorFlow's ~100 ms circles epochs leave time to strike mid-fit (JAX's take ~7 ms), and
-    # these workers are the suite's TensorFlow coverage end to end.
-    "FITQ_KERAS_BACKEND": "tensorflow",
-}
-FINAL = {"succeeded", "failed", "cancelled"}
-
-
-class FaultStack:
-    def __init__(self, logs: Path, **servers: str) -> None:
-        """`servers`: FITQ_DATABASE_URL and broker settings of private servers, if any."""
-        self.logs = logs
-        self.env = stack_env(**FAULT_ENV, **servers)
-        port = free_port()
-        self.api_proc = Proc(
-            [str(BIN / "python"), "-m", "uvicorn", "api.main:app", "--port", str(port)],
-            self.env,
-            logs / "api.log",
-        )
-        self.api = Api(f"http://127.0.0.1:{port}", _key(servers.get("FITQ_DATABASE_URL")))
-        self.workers: list[Proc] = []
-
-    def start_worker(self) -> Proc:
-        log = self.logs / f"worker-{len(self.workers) + 1}.log"
-        worker = Proc([str(BIN / "fitq"), "worker", "--concurrency", "1"], self.env, log)
-        self.workers.append(worker)
-        poll(lambda: log.read_text(errors="replace"), lambda text: " ready." in text, 120)
-        return worker
-
-    def stop(self) -> None:
-        for proc in [*self.workers, self.api_proc]:
-            proc.stop()
 
 
 @pytest.fixture
 def faults(database: str, redis_broker: str, tmp_path: Path) -> Iterator[FaultStack]:
-    client = redis.Redis.from_url(REDIS_URL)
-    client.delete(FAULT_QUEUE)
-    stack = FaultStack(tmp_path)
-    try:
-        stack.api.wait_healthy()
+    with fault_stack(tmp_path) as stack:
         yield stack
-    finally:
-        stack.stop()
-        for worker in stack.workers:
-            print(f"{worker.log.name} tail:\n" + worker.tail(2000))
-        redis.Redis.from_url(REDIS_URL).delete(FAULT_QUEUE)
-
-
-def _key(database_url: str | None) -> str:
-    """An API key in the stack's database, as `fitq create-key` would make it."""
-    if database_url is None:
-        with session_scope() as session:  # the test run's database
-            return create_key(session, "faults")
-    engine = create_engine(database_url)
-    try:
-        with Session(engine) as session, session.begin():
-            return create_key(session, "faults")
-    finally:
-        engine.dispose()
 
 
 @dataclass
@@ -130,10 +70,6 @@ def private_faults(tmp_path: Path) -> Iterator[PrivateFaults]:
 def long_spec(epochs: int) -> dict[str, Any]:
     """The circles 500-unit model: about 0.1-0.2 s an epoch here."""
     return circles_spec(epochs=epochs)
-
-
-def epochs_of(api: Api, experiment_id: int) -> list[int]:
-    return [row["epoch"] for row in api.history(experiment_id)]
 
 
 def recorded_at(experiment_id: int) -> dict[int, datetime]:

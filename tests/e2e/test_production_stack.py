@@ -12,7 +12,7 @@ from PIL import Image
 from tests.conftest import DATA_DIR
 from tests.e2e.generated_client import generate, submodule
 from tests.e2e.stack import BIN, Api, Proc, free_port, stack_env
-from tests.helpers import circles_spec, poll
+from tests.helpers import circles_spec, poll, slow_circles_spec
 
 KERAS_DIR = DATA_DIR / "keras-datasets"
 
@@ -38,7 +38,7 @@ def test_submit_poll_history_plot(pg_stack: Api) -> None:
 
 
 def test_cancel_a_running_job(pg_stack: Api) -> None:
-    experiment_id = pg_stack.submit(circles_spec(epochs=4000))
+    experiment_id = pg_stack.submit(slow_circles_spec(epochs=4000))
     running = pg_stack.wait_epoch(experiment_id, 1, timeout=120)
     assert running["status"] == "running"
     response = pg_stack.http.post(f"/experiments/{experiment_id}/cancel")

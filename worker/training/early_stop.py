@@ -23,21 +23,32 @@ class EarlyStopper(keras.callbacks.EarlyStopping):
         self.spec = spec
 
     def outcome(self, epochs: int) -> EarlyStop | None:
-        """What to record when this callback ended the fit before `epochs`, else None.
-        Keras leaves stopped_epoch at 0 unless it stopped, and never stops at epoch 0."""
-        if self.stopped_epoch <= 0:
-            return None
-        stopped = self.stopped_epoch + 1  # Keras counts from 0, our history rows from 1
-        if stopped >= epochs:
-            return None  # it stopped at the last epoch: the fit ran in full anyway
-        return EarlyStop(epoch=stopped, reason=self._reason(stopped))
-
-    def _reason(self, stopped: int) -> str:
-        best = self.best_epoch + 1
-        waited = stopped - best
-        weights = "best weights restored" if self.spec.restore_best_weights else "last weights kept"
-        return (
-            f"early stopping: {self.spec.monitor} did not improve by more than "
-            f"{self.spec.min_delta:g} for {waited} epoch{'' if waited == 1 else 's'} after its "
-            f"best value {float(self.best):.4g} at epoch {best}; {weights}"
+        return outcome(
+            self.spec,
+            stopped_epoch=self.stopped_epoch,
+            best_epoch=self.best_epoch,
+            best=float(self.best) if self.best is not None else float("nan"),
+            epochs=epochs,
         )
+
+
+def outcome(
+    spec: EarlyStoppingSpec, *, stopped_epoch: int, best_epoch: int, best: float, epochs: int
+) -> EarlyStop | None:
+    """What to record when early stopping ended the fit before `epochs`, else None. The
+    epochs are Keras's, from 0; Keras leaves stopped_epoch at 0 unless it stopped, and
+    never stops at epoch 0."""
+    if stopped_epoch <= 0:
+        return None
+    stopped = stopped_epoch + 1  # Keras counts from 0, our history rows from 1
+    if stopped >= epochs:
+        return None  # it stopped at the last epoch: the fit ran in full anyway
+    shown_best = best_epoch + 1
+    waited = stopped - shown_best
+    weights = "best weights restored" if spec.restore_best_weights else "last weights kept"
+    reason = (
+        f"early stopping: {spec.monitor} did not improve by more than "
+        f"{spec.min_delta:g} for {waited} epoch{'' if waited == 1 else 's'} after its "
+        f"best value {best:.4g} at epoch {shown_best}; {weights}"
+    )
+    return EarlyStop(epoch=stopped, reason=reason)

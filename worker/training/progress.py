@@ -146,13 +146,21 @@ def resume_at(experiment_id: int, epoch: int) -> None:
 
 def record_versions(experiment_id: int, attempt: int, versions: dict[str, str]) -> None:
     """What this attempt runs with (fenced: a stale attempt does not overwrite the new one's)."""
+    _record(experiment_id, attempt, versions=versions)
 
+
+def record_trainer(experiment_id: int, attempt: int, trainer: dict[str, Any]) -> None:
+    """The trainer this attempt fits with (worker/training/trainers.py), fenced likewise."""
+    _record(experiment_id, attempt, trainer=trainer)
+
+
+def _record(experiment_id: int, attempt: int, **values: Any) -> None:
     def action() -> None:
         with session_scope() as session:
             session.execute(
                 update(Experiment)
                 .where(Experiment.id == experiment_id, Experiment.attempts == attempt)
-                .values(versions=versions)
+                .values(**values)
             )
 
     retrying(action)

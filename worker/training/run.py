@@ -16,15 +16,14 @@ from models import artifacts
 from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
 from models.tables import ExperimentStatus
-from worker.training import progress
+from worker.training import progress, trainers
 from worker.training.build import build_model, downloadable
-from worker.training.callbacks import EpochWriter
 from worker.training.checkpoint import Checkpointer, restore, save_atomically
 from worker.training.data import LoadedData, load_dataset
-from worker.training.early_stop import EarlyStopper
-from worker.training.shuffled import fit_input
+from worker.training.fit_end import FitEnd
 from worker.training.sparse_input import input_encoding
 from worker.training.targets import shape_targets
+from worker.training.trainers import TrainerRecord
 from worker.training.versions import versions
 
 log = logging.getLogger(__name__)
@@ -56,19 +55,19 @@ def run_experiment(experiment_id: int) -> str:
         )
         _tidy(experiment_id, settings)
         return ExperimentStatus.FAILED.value
-    writer, model = fitted.writer, fitted.model
-    if writer.stop_reason == "lost":
+    end, model = fitted.end, fitted.model
+    if end.stop_reason == "lost":
         log.warning("experiment %s was taken over by another attempt; stopping", experiment_id)
         return "not_ours"
-    if writer.stop_reason == "shutdown":
+    if end.stop_reason == "shutdown":
         log.info("experiment %s handed back: the worker is shutting down", experiment_id)
         progress.requeue(experiment_id, attempt)
         return "handed_back"
     status, error = ExperimentStatus.SUCCEEDED, None
-    if writer.stop_reason == "diverged":
+    if end.stop_reason == "diverged":
         status = ExperimentStatus.FAILED
-        error = f"diverged: the loss became NaN or infinite at epoch {writer.diverged_epoch}"
-    elif writer.stop_reason == "cancelled":
+        error = f"diverged: the loss became NaN or infinite at epoch {end.diverged_epoch}"
+    elif end.stop_reason == "cancelled":
         status = ExperimentStatus.CANCELLED
     else:
         # The final model before the status: a succeeded experiment always has one.
@@ -78,7 +77,7 @@ def run_experiment(experiment_id: int) -> str:
         experiment_id,
         status,
         error,
-        fitted.early_stop,
+        end.early_stop,
         attempt=attempt,
         timings=fitted.timings,
         backend=keras.backend.backend(),
@@ -112,10 +111,10 @@ def _resume(
 
 
 class Fitted(NamedTuple):
-    writer: EpochWriter
-    early_stop: progress.EarlyStop | None
+    end: FitEnd
     model: keras.Model
     timings: dict[str, Any]
+    trainer: TrainerRecord
 
 
 def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fitted:
@@ -142,60 +141,27 @@ def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fit
         settings.checkpoint_every_seconds,
         saved_as=lambda m: downloadable(m, spec),
     )
-    writer = EpochWriter(
-        experiment_id,
-        flush_seconds=settings.history_flush_seconds,
-        check_seconds=settings.cancel_check_seconds,
+    end, trainer = trainers.train(
+        model,
+        spec,
+        data,
+        initial_epoch,
+        experiment_id=experiment_id,
         attempt=attempt,
+        settings=settings,
         checkpointer=checkpointer,
     )
-    stopping = spec.fit.early_stopping
-    stopper = None if stopping is None else EarlyStopper(stopping)
-    given = fit_input(
-        data.x_train,
-        data.y_train,
-        seed=spec.fit.seed,
-        shuffle=spec.fit.shuffle,
-        batch_size=spec.fit.batch_size,
-        validation=data.validation,
-        validation_split=spec.fit.validation_split or 0.0,
-    )
-    try:
-        model.fit(
-            given.x,
-            given.y,
-            validation_data=given.validation_data,
-            validation_split=given.validation_split,
-            epochs=spec.fit.epochs,
-            initial_epoch=initial_epoch,
-            batch_size=given.batch_size,
-            # Keras validates in batches of batch_size, or of 32 when the training input is
-            # a dataset (shuffled.py): say it, or validation takes 16x the steps at 512.
-            validation_batch_size=spec.fit.batch_size,
-            shuffle=given.shuffle,
-            # The stopper after the writer: each epoch is recorded before the stop decision,
-            # so the history ends exactly at the epoch recorded as stopped_epoch.
-            callbacks=[writer] if stopper is None else [writer, stopper],
-            verbose=0,
-        )
-    except BaseException:
-        writer.close_after_failure()  # the history up to the failure is kept
-        raise
     timings = {
         "load_seconds": round(load_seconds, 4),
         "build_seconds": round(build_seconds, 4),
         "fit_seconds": round(clock.lap(), 4),
-        "recording_seconds": round(writer.spent_seconds, 4),
-        "first_epoch_at": None
-        if writer.first_epoch_at is None
-        else writer.first_epoch_at.isoformat(),
+        "recording_seconds": round(end.recording_seconds, 4),
+        "first_epoch_at": None if end.first_epoch_at is None else end.first_epoch_at.isoformat(),
         "max_rss_bytes": max_rss_bytes(),
     }
-    if data.test is not None and writer.stop_reason is None:
+    if data.test is not None and end.stop_reason is None:
         _evaluate(experiment_id, model, data.test, spec.fit.batch_size)
-    if stopper is None or writer.stop_reason is not None:  # cancel, NaN, shutdown come first
-        return Fitted(writer, None, model, timings)
-    return Fitted(writer, stopper.outcome(spec.fit.epochs), model, timings)
+    return Fitted(end, model, timings, trainer)
 
 
 def _seed(seed: int | None) -> None:

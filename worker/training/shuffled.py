@@ -14,12 +14,13 @@ each epoch gets a new order, and the same seed gives the same orders. The batche
 gathered from the whole arrays as Keras's own pipeline does. JAX and torch draw their orders
 from seeded generators that advance from epoch to epoch, so they keep Keras's input."""
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import keras
 import numpy as np
+
+from worker.training.validation_split import split_validation
 
 Pair = tuple[np.ndarray, np.ndarray]
 
@@ -51,13 +52,7 @@ def fit_input(
         return FitInput(x, y, validation, validation_split, batch_size, shuffle)
     if validation is None and validation_split:
         # Keras's own split (it takes no split of a dataset): the last fraction validates.
-        at = math.floor(len(x) * (1.0 - validation_split))
-        if at in (0, len(x)):
-            raise ValueError(
-                f"validation_split {validation_split} of {len(x)} samples leaves "
-                f"{'no training' if at == 0 else 'no validation'} samples"
-            )
-        x, y, validation = x[:at], y[:at], (x[at:], y[at:])
+        (x, y), validation = split_validation(x, y, validation_split)
     return FitInput(reshuffled(x, y, seed, batch_size), None, validation, 0.0, None, False)
 
 
