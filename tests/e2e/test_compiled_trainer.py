@@ -117,11 +117,16 @@ def test_a_killed_workers_job_resumes_into_the_same_fit(jax_faults: FaultStack) 
     assert api.history(experiment_id) == api.history(reference["id"])
 
 
-def test_fit_when_asked_and_a_new_process_loads_the_program_from_disk(tmp_path: Path) -> None:
+def test_fit_when_asked_or_the_data_is_large_and_a_new_process_loads_the_program_from_disk(
+    tmp_path: Path,
+) -> None:
     spec = circles_spec(epochs=20)
     forced = run_in_child(spec, "jax", tmp_path / "forced", FITQ_TRAINER="fit")
     assert forced["status"] == "succeeded"
     assert forced["trainer"] == {"name": "fit", "fallback": "FITQ_TRAINER=fit"}
+    large = run_in_child(spec, "jax", tmp_path / "large", FITQ_COMPILED_MAX_DATA_BYTES="1000")
+    assert large["status"] == "succeeded" and large["trainer"]["name"] == "fit"
+    assert large["trainer"]["fallback"].endswith("is over FITQ_COMPILED_MAX_DATA_BYTES (1,000)")
     first = run_in_child(spec, "jax", tmp_path / "cached")
     again = run_in_child(spec, "jax", tmp_path / "cached")  # the same compilation cache
     assert (first["status"], again["status"]) == ("succeeded", "succeeded")

@@ -20,6 +20,8 @@ class Case:
     spec: dict[str, Any]
     data: Callable[[], Arrays]
     chunk_seconds: float = 60.0  # 0: one epoch a call; 60: all epochs after the first in one
+    # The multi-hot width when the rows are word indices (WordDense first), else None.
+    vocabulary: int | None = None
 
 
 def _spec(
@@ -94,6 +96,21 @@ def _words(rows: int = 40, length: int = 7, vocabulary: int = 20) -> Callable[[]
         rng = _rng()
         x = rng.integers(0, vocabulary, size=(rows, length)).astype("float32")
         y = (x[:, 0] > vocabulary / 2).astype("int64")
+        return x, y, None
+
+    return draw
+
+
+def _word_rows(rows: int = 50, vocabulary: int = 60) -> Callable[[], Arrays]:
+    """Multi-hot rows as WordDense takes them: each row's distinct words ascending, -1 after."""
+
+    def draw() -> Arrays:
+        rng = _rng()
+        counts = rng.integers(1, 12, size=rows)
+        x = np.full((rows, int(counts.max())), -1, dtype=np.int32)
+        for row, count in enumerate(counts):
+            x[row, :count] = np.sort(rng.choice(vocabulary, size=count, replace=False))
+        y = (np.where(x >= 0, x, 0).sum(axis=1) % 2).astype("int64")
         return x, y, None
 
     return draw
@@ -298,5 +315,18 @@ CASES: dict[str, Case] = {
             patience=1,
         ),
         _binary(),
+    ),
+    "multi_hot_word_indices": Case(
+        _spec(
+            [
+                _dense(16, activation="relu", kernel_regularizer={"l2": 0.01}),
+                _dense(1, activation="sigmoid"),
+            ],
+            "binary_crossentropy",
+            ["accuracy"],
+            validation_split=0.2,
+        ),
+        _word_rows(),
+        vocabulary=60,
     ),
 }

@@ -21,11 +21,13 @@ from worker.training.targets import shape_targets
 from worker.training.validation_split import split_validation
 
 
-def twins(spec: ExperimentSpec, input_shape: tuple[int, ...]) -> tuple[keras.Model, keras.Model]:
+def twins(spec: ExperimentSpec, case: Case, x: np.ndarray) -> tuple[keras.Model, keras.Model]:
     """Two models of one spec holding the same variables (weights and random states)."""
     keras.utils.set_random_seed(7)
-    first = build_model(spec, input_shape)
-    second = build_model(spec, input_shape)
+    if case.vocabulary is None:
+        first, second = (build_model(spec, tuple(x.shape[1:])) for _ in range(2))
+    else:  # WordDense over the multi-hot width
+        first, second = (build_model(spec, (case.vocabulary,), "words") for _ in range(2))
     for a, b in zip(first.variables, second.variables, strict=True):
         b.assign(np.array(a.value))  # a copy: fit donates (deletes) its own buffers
     return first, second
@@ -34,7 +36,7 @@ def twins(spec: ExperimentSpec, input_shape: tuple[int, ...]) -> tuple[keras.Mod
 def run(case: Case) -> dict[str, Any]:
     spec = ExperimentSpec.model_validate(case.spec)
     x, y, validation = case.data()
-    by_fit, by_program = twins(spec, tuple(x.shape[1:]))
+    by_fit, by_program = twins(spec, case, x)
     output = tuple(by_fit.output_shape)
     y = shape_targets(y, output, spec.compile.loss)
     if validation is not None:
