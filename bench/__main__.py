@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from bench import render, results
-from bench.runner import Options, benchmark
+from bench.runner import SIDES, Options, benchmark
 from bench.stack import ROOT, stop_on_sigterm
 from bench.workloads import DEFAULT_WORKLOADS, WORKLOADS
 
@@ -54,10 +54,12 @@ def main(
     sides: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: bare, fitq. One side alone adds runs to a results file "
-            "that has the other's (the TensorFlow IMDB notebook alone takes ~15 minutes)"
+            help="Comma-separated: bare, fitq, limit (the circles model through fitq's "
+            "compiled program alone, JAX only), fitq-fit (fitq on a worker with "
+            "FITQ_TRAINER=fit, JAX only). Some sides alone add runs to a results file that "
+            "has the others' (the TensorFlow IMDB notebook alone takes ~15 minutes)"
         ),
-    ] = "bare,fitq",
+    ] = ",".join(SIDES),
     out: Annotated[
         Path | None,
         typer.Option(
@@ -89,7 +91,7 @@ def main(
     options = Options(
         workloads=parse_list(workloads, list(WORKLOADS), "--workloads"),
         backends=chosen, repeats=repeats, out=(out or default_out()).resolve(),
-        sides=parse_list(sides, ["bare", "fitq"], "--sides"),
+        sides=parse_list(sides, list(SIDES), "--sides"),
         epochs_override=epochs_override, timeout_seconds=timeout_minutes * 60,
         pg_admin_url=pg_admin_url, redis_url=redis_url,
     )  # fmt: skip

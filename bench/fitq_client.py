@@ -109,8 +109,12 @@ class Pacer:
 
 
 def _experiment_names(created: dict[str, Any], model: str, route: str) -> dict[int, str]:
+    """A lone experiment by `model`; a study's, and a recipe's (which answers as POST /studies
+    does), by their variants."""
     if route == "/experiments":
         return {int(created["id"]): model}
+    if route != "/studies" and not route.startswith("/recipes/"):
+        raise ValueError(f"no experiment names for POST {route}")
     return {
         int(run["experiment_id"]): variant["variant"]
         for variant in created["summary"]
@@ -130,14 +134,22 @@ def parse_time(value: str) -> datetime:
 
 
 def worker_figures(experiments: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the worker measured (GET /experiments/{id}'s `timings` and `backend`), over one
-    submission's experiments; None for what this fitq does not report."""
+    """What the worker measured (GET /experiments/{id}'s `timings`, `backend` and `trainer`),
+    over one submission's experiments; None for what this fitq does not report. `trainer`:
+    the trainers' names (compiled, fit), sorted; `compile_seconds`: the seconds spent
+    compiling programs, summed (0 where every program was reused); `programs`: each
+    experiment's program source (compiled, reused, disk cache), in order."""
     timings = [e.get("timings") or {} for e in experiments]
     fits = [t.get("fit_seconds") for t in timings]
     rss = [int(t["max_rss_bytes"]) for t in timings if t.get("max_rss_bytes") is not None]
     firsts = [parse_time(t["first_epoch_at"]) for t in timings if t.get("first_epoch_at")]
     submitted = min(parse_time(e["created_at"]) for e in experiments)
     backends = sorted({str(e["backend"]) for e in experiments if e.get("backend")})
+    trainers = [e.get("trainer") or {} for e in experiments]
+    compiles = [
+        float(t["compile_seconds"]) for t in trainers if t.get("compile_seconds") is not None
+    ]
+    names = sorted({str(t["name"]) for t in trainers if t.get("name")})
     return {
         "fit_seconds": sum(fits) if fits and None not in fits else None,
         "peak_rss_bytes": max(rss) if rss else None,
@@ -145,4 +157,7 @@ def worker_figures(experiments: list[dict[str, Any]]) -> dict[str, Any]:
             (min(firsts) - submitted).total_seconds() if firsts else None
         ),
         "worker_backend": ",".join(backends) or None,
+        "trainer": names or None,
+        "compile_seconds": sum(compiles) if compiles else None,
+        "programs": [str(t["program"]) for t in trainers if t.get("program")] or None,
     }

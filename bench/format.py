@@ -23,3 +23,10 @@ def bytes_text(value: float | None) -> str:
     if value >= 1024**3:
         return f"{value / 1024**3:.2f} GiB"
     return f"{value / 1024**2:.0f} MiB"
+
+
+def speedup_text(value: float | None) -> str:
+    """How many times faster: "12.3x"."""
+    if value is None:
+        return NA
+    return f"{value:.1f}x" if value >= 10 else f"{value:.2f}x"

@@ -1,7 +1,8 @@
-"""The whole report: each run's machine, date and versions, the table, the IMDB target."""
+"""The whole report: each run's machine, date and versions, the table, the circles and IMDB
+targets."""
 
 from bench.format import bytes_text
-from bench.report import HEADER, NOTEBOOK_BACKEND, cells, imdb_target, row
+from bench.report import HEADER, NOTEBOOK_BACKEND, cells, circles_targets, imdb_target, row
 from bench.results import Line
 
 METHOD = (
@@ -11,7 +12,14 @@ METHOD = (
     "reports them (GET /experiments/{id} `timings`). Curves agree when the largest difference "
     "of a model's median final val_loss is within the spread (max - min) of the bare repeats; "
     "for that model, the rank test's p is a two-sided Mann-Whitney U test of the two sides' "
-    "final val_loss (below 0.05: the draws look like two distributions)."
+    "final val_loss (below 0.05: the draws look like two distributions). "
+    "The limit (circles, JAX only) is the bare script's model fitted by the very program "
+    "fitq's compiled trainer runs, without fitq (bench/bare/circles_compiled.py): its fit is "
+    "the compile plus one call for every epoch, timed in the script, the least a compiled fit "
+    "of that model takes on this machine; fitq compile is the median of the seconds the worker "
+    "spent compiling a submission's programs (0 when it reused one). fitq-fit is fitq's "
+    "submissions again on a second warm worker started with FITQ_TRAINER=fit (Keras's "
+    "model.fit, JAX only), after the default worker's runs."
 )
 
 
@@ -26,6 +34,8 @@ def markdown(lines: list[Line]) -> str:
         )
     parts.append(METHOD)
     parts.append("\n".join([HEADER, *(row(cell) for cell in found)]))
+    if any(cell.workload == "circles" for cell in found):
+        parts.append(circles_targets(found))
     if any(cell.workload == "imdb_study" for cell in found):
         default = metas[-1].get("fitq_default_backend", NOTEBOOK_BACKEND) if metas else None
         parts.append(imdb_target(found, default or NOTEBOOK_BACKEND))

@@ -1,5 +1,7 @@
 """The results file as a markdown table: per workload and backend the medians of each side,
-their ratio, the worker's own figures, and whether the curves agree. Pure: lines in, text out."""
+their ratio, the worker's own figures, whether the curves agree, and beside them fitq on
+`fit` (kind "fitq-fit") and the limit (kind "limit": the model through fitq's compiled
+program alone). Pure: lines in, text out."""
 
 import statistics
 from collections.abc import Iterable
@@ -7,7 +9,7 @@ from dataclasses import dataclass, field
 
 from scipy.stats import binom, mannwhitneyu
 
-from bench.format import bytes_text, ratio_text, seconds_text
+from bench.format import bytes_text, ratio_text, seconds_text, speedup_text
 from bench.results import Line
 from bench.workloads import WORKLOADS
 
@@ -15,6 +17,8 @@ BACKENDS = ("tensorflow", "jax", "torch")
 SPEED_TARGET = 1.0  # fitq end to end / bare script, same backend
 IMDB_TARGET = 3.0  # notebook as written / fitq, end to end
 NOTEBOOK_BACKEND = "tensorflow"  # Keras's default, which the notebook runs on
+CIRCLES_SPEEDUP_TARGET = 10.0  # circles: bare script / fitq, end to end, same backend
+CIRCLES_LIMIT_TARGET = 1.5  # circles: fitq end to end / the limit's fit (compile + run)
 
 
 @dataclass
@@ -25,6 +29,8 @@ class Cell:
     backend: str
     bare: list[Line] = field(default_factory=list)
     fitq: list[Line] = field(default_factory=list)
+    limit: list[Line] = field(default_factory=list)  # fitq's compiled program alone
+    fitq_fit: list[Line] = field(default_factory=list)  # fitq with FITQ_TRAINER=fit
     failed: int = 0
     overrides: set[int] = field(default_factory=set)
 
@@ -69,7 +75,11 @@ def cells(lines: list[Line]) -> list[Cell]:
         if line.get("error"):
             cell.failed += 1
         else:
-            (cell.bare if line["kind"] == "bare" else cell.fitq).append(line)
+            kinds = {
+                "bare": cell.bare, "fitq": cell.fitq, "limit": cell.limit,
+                "fitq-fit": cell.fitq_fit,
+            }  # fmt: skip
+            kinds.get(line["kind"], cell.fitq).append(line)
     return sorted(found.values(), key=_order)
 
 
@@ -135,8 +145,9 @@ HEADER = (
     "| workload | backend | runs bare / fitq | bare wall | fitq wall | fitq / bare | "
     f"target <= {SPEED_TARGET:g} | bare fit | worker fit | submit -> first epoch | "
     "peak RSS bare | peak RSS fitq | curves: max abs diff of final val_loss (model) | "
-    "bare spread | within noise | rank test p |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "bare spread | within noise | rank test p | fitq-fit wall | limit fit (compile + run) | "
+    "limit compile | bare / fitq | fitq / limit fit | fitq compile |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -149,7 +160,11 @@ def row(cell: Cell) -> str:
         epochs = ", ".join(str(e) for e in sorted(cell.overrides))
         name += f" (epochs {epochs}: not a benchmark)"
     # A worker that ran another backend than it was started with makes the row meaningless.
-    other = {str(line.get("worker_backend")) for line in cell.fitq if line.get("worker_backend")}
+    other = {
+        str(line.get("worker_backend"))
+        for line in cell.fitq + cell.fitq_fit
+        if line.get("worker_backend")
+    }
     backend = cell.backend
     if other - {cell.backend}:
         backend += f" (worker reported {', '.join(sorted(other))})"
@@ -168,8 +183,19 @@ def row(cell: Cell) -> str:
         "n/a" if agree is None or agree.spread is None else f"{agree.spread:.4f}",
         _verdict(None if agree is None else agree.within_noise),
         "n/a" if agree is None or agree.p_value is None else f"{agree.p_value:.2f}",
+        seconds_text(wall(cell.fitq_fit)),
+        seconds_text(limit_fit(cell)),
+        seconds_text(_figure(cell.limit, "compile_seconds")),
+        speedup_text(ratio(bare_wall, fitq_wall)),
+        ratio_text(ratio(fitq_wall, limit_fit(cell))),
+        seconds_text(_figure(cell.fitq, "compile_seconds")),
     ]  # fmt: skip
     return "| " + " | ".join(cells_text) + " |"
+
+
+def limit_fit(cell: Cell) -> float | None:
+    """The limit's median fit: compile + one call for every epoch."""
+    return _figure(cell.limit, "fit_seconds")
 
 
 def _verdict(ok: bool | None) -> str:
@@ -198,3 +224,39 @@ def imdb_target(found: list[Cell], default_backend: str) -> str:
         f"{bytes_text(_figure(notebook.bare, 'peak_rss_bytes') if notebook else None)} | "
         f"{bytes_text(_figure(fitq.fitq, 'peak_rss_bytes') if fitq else None)} |",
     ])  # fmt: skip
+
+
+def circles_targets(found: list[Cell]) -> str:
+    """The circles workload on each backend: fitq end to end at least 10x faster than the
+    bare script, and at most 1.5x the limit's fit (compile + run); separately for the runs
+    whose worker compiled the program in the job and those that reused it (a rerun)."""
+    lines = [
+        "| circles targets | backend | fitq runs | fitq wall | bare / fitq | "
+        f"target >= {CIRCLES_SPEEDUP_TARGET:g} | fitq / limit fit | "
+        f"target <= {CIRCLES_LIMIT_TARGET:g} |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for cell in found:
+        if cell.workload != "circles":
+            continue
+        note = " (epochs overridden: not a benchmark)" if cell.overrides else ""
+        compiled = [line for line in cell.fitq if _compiled_in_job(line)]
+        reused = [line for line in cell.fitq if not _compiled_in_job(line)]
+        for label, runs in (("program compiled in the job", compiled), ("program reused", reused)):
+            fitq_wall = wall(runs)
+            speedup = ratio(wall(cell.bare), fitq_wall)
+            to_limit = ratio(fitq_wall, limit_fit(cell))
+            lines.append(
+                f"| {label}{note} | {cell.backend} | {len(runs)} | {seconds_text(fitq_wall)} | "
+                f"{speedup_text(speedup)} | "
+                f"{_verdict(None if speedup is None else speedup >= CIRCLES_SPEEDUP_TARGET)} | "
+                f"{ratio_text(to_limit)} | "
+                f"{_verdict(None if to_limit is None else to_limit <= CIRCLES_LIMIT_TARGET)} |"
+            )
+    return "\n".join(lines)
+
+
+def _compiled_in_job(line: Line) -> bool:
+    """Whether a fitq run's worker got a program ready in the job (compiled, or loaded from
+    the disk cache) rather than reusing one from an earlier job."""
+    return any(program != "reused" for program in line.get("programs") or [])

@@ -1,6 +1,8 @@
 """The benchmark from start to end: the synthetic IMDB file, the stack, then per backend a warm
-worker and, per repeat and workload, the bare script and fitq one after the other (which goes
-first alternates between repeats, so slow drift of a shared machine hits both sides alike)."""
+worker and, per repeat and workload, the bare script, fitq and (circles on JAX) the limit one
+after the other (the order reverses between repeats, so slow drift of a shared machine hits
+every side alike); then, on JAX, a second warm worker with FITQ_TRAINER=fit for fitq's
+submissions again (kind "fitq-fit"). One worker is up at a time."""
 
 import shutil
 import tempfile
@@ -18,7 +20,7 @@ from bench.fitq_client import FitqClient
 from bench.format import seconds_text
 from bench.imdb_synth import write_imdb
 from bench.meta import meta_line
-from bench.runs import RunContext, bare_run, fitq_run
+from bench.runs import RunContext, bare_run, fitq_run, limit_run
 from bench.stack import (
     Proc,
     StackConfig,
@@ -31,6 +33,11 @@ from bench.workloads import IMDB_WORKLOADS, WARM_UP, WORKLOADS
 
 console = Console(stderr=True)
 WARM_UP_TIMEOUT = 900.0
+# The kinds of run, as --sides names them; the first three share the default worker.
+SIDES = ("bare", "fitq", "limit", "fitq-fit")
+FIRST_BLOCK = ("bare", "fitq", "limit")
+# The compiled trainer's backend: the limit and fitq-fit run on it only.
+COMPILED_BACKEND = "jax"
 
 
 @dataclass(frozen=True)
@@ -74,24 +81,50 @@ def benchmark(options: Options) -> None:
 
 
 def _backend(backend: str, options: Options, ctx: RunContext, client: FitqClient) -> None:
-    with worker_process(ctx.stack, backend) as worker:
-        _warm_up(client, worker, backend)
-        for repeat in range(options.repeats):
-            for name in options.workloads:
-                args = (WORKLOADS[name], backend, repeat, ctx)
-                runs = {
-                    "bare": partial(bare_run, *args),
-                    "fitq": partial(fitq_run, *args, client, worker.alive),
-                }
-                order = ("bare", "fitq") if repeat % 2 == 0 else ("fitq", "bare")
-                for side in order:
-                    if side in options.sides:
-                        _record(options.out, runs[side])
+    if set(FIRST_BLOCK) & set(options.sides):
+        with worker_process(ctx.stack, backend) as worker:
+            _warm_up(client, worker, backend)
+            for repeat in range(options.repeats):
+                for name in options.workloads:
+                    for run in _first_block(name, backend, repeat, options, ctx, client, worker):
+                        _record(options.out, run)
+    if "fitq-fit" in options.sides and backend == COMPILED_BACKEND:
+        with worker_process(ctx.stack, backend, trainer="fit") as worker:
+            _warm_up(client, worker, backend, "FITQ_TRAINER=fit")
+            for repeat in range(options.repeats):
+                for name in options.workloads:
+                    args = (WORKLOADS[name], backend, repeat, ctx, client, worker.alive)
+                    _record(options.out, partial(fitq_run, *args, kind="fitq-fit"))
 
 
-def _warm_up(client: FitqClient, worker: Proc, backend: str) -> None:
+def _first_block(
+    name: str,
+    backend: str,
+    repeat: int,
+    options: Options,
+    ctx: RunContext,
+    client: FitqClient,
+    worker: Proc,
+) -> list[Callable[[], results.Line]]:
+    """This repeat's runs of the workload on the default worker, in this repeat's order: bare,
+    fitq, limit on even repeats, the reverse on odd ones. The limit only where the workload
+    has one and on JAX (its program is JAX's)."""
+    workload = WORKLOADS[name]
+    args = (workload, backend, repeat, ctx)
+    runs = {
+        "bare": partial(bare_run, *args),
+        "fitq": partial(fitq_run, *args, client, worker.alive),
+    }
+    if workload.limit_module is not None and backend == COMPILED_BACKEND:
+        runs["limit"] = partial(limit_run, *args)
+    order = [side for side in FIRST_BLOCK if side in runs and side in options.sides]
+    return [runs[side] for side in (order if repeat % 2 == 0 else reversed(order))]
+
+
+def _warm_up(client: FitqClient, worker: Proc, backend: str, settings: str = "") -> None:
     """One small job, never reported: the worker has imported Keras and fitted once."""
-    console.print(escape(f"[{backend}] warming up the worker"))
+    what = f"{backend}, {settings}" if settings else backend
+    console.print(escape(f"[{what}] warming up the worker"))
     outcome = client.run(WARM_UP, "warm-up", WARM_UP_TIMEOUT, worker.alive)
     status = outcome.experiments["warm-up"]["status"]
     if status != "succeeded":

@@ -1,5 +1,8 @@
-"""One measured run, bare or through fitq, as one result line. A run that fails becomes a
-line with `error` set, so the benchmark goes on and the report counts it."""
+"""One measured run as one result line: the bare script (kind "bare"), the limit script
+(kind "limit": the bare model fitted by fitq's compiled program, no fitq around it), or
+through fitq (kind "fitq", or "fitq-fit" on a worker started with FITQ_TRAINER=fit). A run
+that fails becomes a line with `error` set, so the benchmark goes on and the report counts
+it."""
 
 import os
 import subprocess
@@ -51,17 +54,32 @@ def final_metrics(histories: dict[str, dict[str, list[Any]]]) -> dict[str, dict[
 
 def bare_run(workload: Workload, backend: str, repeat: int, ctx: RunContext) -> Line:
     """The bare script in a fresh process: wall time from spawn to exit, imports included."""
-    line = _line("bare", workload, backend, repeat, ctx)
+    return _script_run("bare", workload.bare_argv(), workload, backend, repeat, ctx)
+
+
+def limit_run(workload: Workload, backend: str, repeat: int, ctx: RunContext) -> Line:
+    """The workload's limit script in a fresh process, as bare_run runs the bare one; its
+    line has the program's compile_seconds besides (fit_seconds: compile + run)."""
+    argv = workload.limit_argv()
+    if argv is None:
+        raise ValueError(f"the workload {workload.name} has no limit script")
+    return _script_run("limit", argv, workload, backend, repeat, ctx)
+
+
+def _script_run(
+    kind: str, argv: list[str], workload: Workload, backend: str, repeat: int, ctx: RunContext
+) -> Line:
+    line = _line(kind, workload, backend, repeat, ctx)
     env = child_env(ctx.stack, KERAS_BACKEND=backend)
     if ctx.epochs_override is not None:
         env[EPOCHS_VARIABLE] = str(ctx.epochs_override)
-    stem = ctx.stack.logs_dir / f"bare-{workload.name}-{backend}-{repeat}"
+    stem = ctx.stack.logs_dir / f"{kind}-{workload.name}-{backend}-{repeat}"
     out, err = stem.with_suffix(".out"), stem.with_suffix(".err")
     with out.open("wb") as stdout, err.open("wb") as stderr:
         start = time.perf_counter()
         try:
             code = subprocess.run(
-                [sys.executable, *workload.bare_argv()], cwd=ROOT, env=env,
+                [sys.executable, *argv], cwd=ROOT, env=env,
                 stdout=stdout, stderr=stderr, timeout=ctx.timeout_seconds,
             ).returncode  # fmt: skip
         except subprocess.TimeoutExpired:
@@ -80,6 +98,7 @@ def bare_run(workload: Workload, backend: str, repeat: int, ctx: RunContext) -> 
         | figures
         | {
             "peak_rss_bytes": result.get("peak_rss_bytes"),
+            "compile_seconds": result.get("compile_seconds"),
             "final": final_metrics(result.get("histories", {})),
             "histories": result.get("histories", {}),
         }
@@ -93,10 +112,12 @@ def fitq_run(
     ctx: RunContext,
     client: FitqClient,
     alive: Callable[[], bool],
+    kind: str = "fitq",
 ) -> Line:
     """POST, then poll until every experiment finished: wall time as a user of the API sees
-    it; the worker's own figures when this fitq reports them."""
-    line = _line("fitq", workload, backend, repeat, ctx)
+    it; the worker's own figures when this fitq reports them. `kind`: "fitq-fit" where the
+    worker runs with FITQ_TRAINER=fit."""
+    line = _line(kind, workload, backend, repeat, ctx)
     submission = workload.submission(ctx.epochs_override, repeat)
     try:
         outcome = client.run(submission, workload.name, ctx.timeout_seconds, alive)

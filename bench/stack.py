@@ -161,11 +161,14 @@ def wait_healthy(base_url: str, proc: Proc, timeout: float = 90.0) -> None:
 
 
 @contextmanager
-def worker_process(config: StackConfig, backend: str) -> Iterator[Proc]:
+def worker_process(config: StackConfig, backend: str, trainer: str | None = None) -> Iterator[Proc]:
     """`fitq worker` with this Keras backend (FITQ_KERAS_BACKEND for fitq's own setting,
-    KERAS_BACKEND because Keras reads it when imported)."""
-    env = fitq_env(config, FITQ_KERAS_BACKEND=backend, KERAS_BACKEND=backend)
-    log = config.logs_dir / f"worker-{backend}.log"
+    KERAS_BACKEND because Keras reads it when imported) and, when given, this FITQ_TRAINER
+    (`fit`: Keras's model.fit on every backend)."""
+    extra = {} if trainer is None else {"FITQ_TRAINER": trainer}
+    env = fitq_env(config, FITQ_KERAS_BACKEND=backend, KERAS_BACKEND=backend, **extra)
+    suffix = "" if trainer is None else f"-trainer-{trainer}"
+    log = config.logs_dir / f"worker-{backend}{suffix}.log"
     proc = Proc([str(BIN / "fitq"), "worker"], env, log)
     try:
         yield proc

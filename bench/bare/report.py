@@ -32,8 +32,9 @@ class FitTimer:
             self.seconds[model] = time.perf_counter() - start
 
 
-def emit(timer: FitTimer, histories: dict[str, Any]) -> None:
-    """Print the result line: fit seconds, per-model per-epoch history, peak RSS."""
+def emit(timer: FitTimer, histories: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    """Print the result line: fit seconds, per-model per-epoch history, peak RSS, and any
+    `extra` figures of the script (the limit's compile_seconds)."""
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kibibytes on Linux
     line = {
         "fit_seconds": sum(timer.seconds.values()),
@@ -43,5 +44,5 @@ def emit(timer: FitTimer, histories: dict[str, Any]) -> None:
             for model, history in histories.items()
         },
         "peak_rss_bytes": peak_kib * 1024,
-    }
+    } | (extra or {})
     print(json.dumps(line), flush=True)

@@ -63,7 +63,9 @@ def test_medians_ratio_and_targets_of_each_side() -> None:
     assert cells[:7] == ["circles", "jax", "3 / 3", "20.0 s", "13.0 s", "0.65", "yes"]
     assert cells[7:12] == ["9.00 s", "11.0 s", "0.50 s", "310 MiB", "210 MiB"]
     # medians 0.53 (bare) and 0.53 (fitq): within the bare repeats' spread 0.56 - 0.50
-    assert cells[12:] == ["0.0000 (circles)", "0.0600", "yes", "1.00"]
+    assert cells[12:16] == ["0.0000 (circles)", "0.0600", "yes", "1.00"]
+    # no limit and no fitq-fit runs; bare / fitq = 20 / 13; no compile reported
+    assert cells[16:] == ["n/a", "n/a", "n/a", "1.54x", "n/a", "n/a"]
     assert "Run abc on 2026-01-02T03:04:05+00:00: 2 CPUs (Some CPU), 8.00 GiB" in text
     assert "keras 3.15.1" in text and "not a benchmark" not in text.lower()
 
@@ -72,7 +74,7 @@ def test_what_this_fitq_does_not_report_is_na_and_a_slow_fitq_misses_the_target(
     lines = [META, run("bare", 10.0, 0.5), run("fitq", 11.0, 0.9)]
     cells = table_row(render.markdown(lines), "| circles")
     assert cells[5:11] == ["1.10", "no", "n/a", "n/a", "n/a", "n/a"]
-    assert cells[12:] == ["0.4000 (circles)", "n/a", "n/a", "n/a"]  # one bare run: no spread
+    assert cells[12:16] == ["0.4000 (circles)", "n/a", "n/a", "n/a"]  # one bare run: no spread
 
 
 def test_a_worker_that_reports_another_backend_is_flagged() -> None:
@@ -80,6 +82,41 @@ def test_a_worker_that_reports_another_backend_is_flagged() -> None:
     assert table_row(render.markdown(lines), "| circles")[1] == "jax (worker reported tensorflow)"
     lines[2]["worker_backend"] = "jax"
     assert table_row(render.markdown(lines), "| circles")[1] == "jax"
+
+
+def test_the_limit_and_fitq_on_fit_get_columns_and_the_circles_targets_a_table() -> None:
+    lines = [
+        META,
+        run("bare", 12.0, 0.5),
+        run("bare", 10.0, 0.5),
+        run("fitq", 1.0, 0.5, compile_seconds=1.1, trainer=["compiled"], programs=["compiled"]),
+        run("fitq", 0.8, 0.5, compile_seconds=0.0, trainer=["compiled"], programs=["reused"]),
+        run("limit", 4.0, 0.5, fit_seconds=1.3, compile_seconds=1.1),
+        run("fitq-fit", 9.0, 0.5, worker_backend="jax"),
+        run("fitq-fit", 11.0, 0.5, worker_backend="tensorflow"),
+    ]
+    text = render.markdown(lines)
+    cells = table_row(text, "| circles")
+    assert cells[:3] == ["circles", "jax (worker reported jax, tensorflow)", "2 / 2"]
+    assert cells[4] == "0.90 s"  # the limit and fitq-fit are not fitq's runs
+    # fitq-fit 10 s; limit 1.3 s (compile 1.1 s); 11 / 0.9; 0.9 / 1.3; compile median 0.55 s
+    assert cells[16:] == ["10.0 s", "1.30 s", "1.10 s", "12.2x", "0.69", "0.55 s"]
+    # Bare 11 s; the run that compiled 1.0 s, the rerun 0.8 s; the limit's fit 1.3 s.
+    assert table_row(text, "| program compiled in the job") == [
+        "program compiled in the job", "jax", "1", "1.00 s", "11.0x", "yes", "0.77", "yes",
+    ]  # fmt: skip
+    assert table_row(text, "| program reused") == [
+        "program reused", "jax", "1", "0.80 s", "13.8x", "yes", "0.62", "yes",
+    ]  # fmt: skip
+    assert "| circles targets | backend | fitq runs | fitq wall | bare / fitq |" in text
+    assert "FITQ_TRAINER=fit" in text
+
+
+def test_a_circles_target_without_the_limit_is_na() -> None:
+    lines = [META, run("bare", 5.0, 0.5), run("fitq", 1.0, 0.5)]
+    target = table_row(render.markdown(lines), "| program reused")
+    assert target == ["program reused", "jax", "1", "1.00 s", "5.00x", "no", "n/a", "n/a"]
+    assert "circles targets" not in render.markdown([META, run("bare", 5.0, 0.5, workload="x")])
 
 
 def test_smoke_runs_are_marked_as_not_a_benchmark_and_failures_counted() -> None:
@@ -172,7 +209,7 @@ def test_worker_figures_read_timings_when_fitq_reports_them() -> None:
     bare_experiment = {"created_at": "2026-01-02T03:04:05Z", "status": "succeeded"}
     assert worker_figures([bare_experiment]) == {
         "fit_seconds": None, "peak_rss_bytes": None, "submit_to_first_epoch_seconds": None,
-        "worker_backend": None,
+        "worker_backend": None, "trainer": None, "compile_seconds": None, "programs": None,
     }  # fmt: skip
     timed = [
         bare_experiment | {"backend": "jax", "timings": {
@@ -180,10 +217,18 @@ def test_worker_figures_read_timings_when_fitq_reports_them() -> None:
         {"created_at": "2026-01-02T03:04:05+00:00", "backend": "jax", "timings": {
             "fit_seconds": 3.0, "max_rss_bytes": 300, "first_epoch_at": "2026-01-02T03:04:09Z"}},
     ]  # fmt: skip
+    timed[0]["trainer"] = {"name": "compiled", "compile_seconds": 1.25, "program": "compiled"}
+    timed[1]["trainer"] = {"name": "compiled", "compile_seconds": 0.0, "program": "reused"}
     assert worker_figures(timed) == {
         "fit_seconds": 5.0, "peak_rss_bytes": 300, "submit_to_first_epoch_seconds": 1.5,
-        "worker_backend": "jax",
+        "worker_backend": "jax", "trainer": ["compiled"], "compile_seconds": 1.25,
+        "programs": ["compiled", "reused"],
     }  # fmt: skip
+    fallback = {"name": "fit", "fallback": "FITQ_TRAINER=fit"}
+    figures = worker_figures([bare_experiment | {"trainer": fallback}])
+    assert (figures["trainer"], figures["compile_seconds"], figures["programs"]) == (
+        ["fit"], None, None,
+    )  # fmt: skip
 
 
 def test_history_rows_become_kerass_history_columns() -> None:
@@ -203,6 +248,13 @@ def test_a_studys_experiments_are_named_by_their_variants() -> None:
     }
     assert _experiment_names(created, "imdb_study", "/studies") == {7: "baseline", 8: "bigger"}
     assert _experiment_names({"id": 3}, "circles", "/experiments") == {3: "circles"}
+    # a recipe answers as POST /studies does
+    assert _experiment_names(created, "x", "/recipes/regularization") == {
+        7: "baseline",
+        8: "bigger",
+    }
+    with pytest.raises(ValueError, match="/datasets"):
+        _experiment_names(created, "x", "/datasets")
 
 
 def test_final_metrics_are_each_models_last_recorded_values() -> None:

@@ -6,9 +6,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from api.recipe_schemas import RecipeApply
 from api.study_schemas import StudyCreate
 from bench.__main__ import app
-from bench.workloads import IMDB_MODELS, WORKLOADS
+from bench.runner import SIDES
+from bench.workloads import DEFAULT_WORKLOADS, IMDB_MODELS, WORKLOADS
 from models.spec import ExperimentSpec
 
 
@@ -68,7 +70,7 @@ def test_imdb_study_is_the_notebooks_five_models_on_the_test_split() -> None:
 def test_the_epochs_override_reaches_every_fit(name: str) -> None:
     sent = body(name, epochs_override=3)
     spec = sent.get("base", sent)
-    assert spec["fit"]["epochs"] == 3
+    assert (spec["fit"]["epochs"] if "fit" in spec else spec["epochs"]) == 3  # a recipe's own
     assert WORKLOADS[name].submission().body != sent  # the notebook's own count otherwise
 
 
@@ -99,3 +101,24 @@ def test_imdb_baseline_is_the_studys_baseline_alone_on_both_sides() -> None:
     assert study.base.fit.seed == 4  # a draw of its own, as each repeat of the study
     whole = StudyCreate.model_validate(body("imdb_study"))
     assert study.base.model_dump(exclude={"fit"}) == whole.base.model_dump(exclude={"fit"})
+
+
+def test_circles_recipe_is_the_regularization_recipe_on_the_articles_circles() -> None:
+    workload = WORKLOADS["circles_recipe"]
+    submission = workload.submission(None, 2)
+    assert submission.route == "/recipes/regularization"
+    apply = RecipeApply.model_validate(submission.body)
+    dataset = apply.dataset.model_dump()
+    assert (dataset["name"], dataset["n_samples"], dataset["noise"]) == ("circles", 100, 0.1)
+    assert (dataset["random_state"], dataset["n_train"]) == (1, 30)
+    assert (apply.epochs, apply.repeats, apply.batch_size) == (300, 1, None)  # batch: 32
+    assert "seed" not in submission.body  # the recipe takes none
+    assert workload.bare_argv() == ["-m", "bench.bare.circles_recipe"]
+    assert workload.limit_argv() is None and "circles_recipe" in DEFAULT_WORKLOADS
+
+
+def test_circles_has_a_limit_script_and_every_side_is_the_default() -> None:
+    assert WORKLOADS["circles"].limit_argv() == ["-m", "bench.bare.circles_compiled"]
+    assert SIDES == ("bare", "fitq", "limit", "fitq-fit")
+    result = CliRunner().invoke(app, ["--sides", "bare,fitq-compiled"])
+    assert result.exit_code == 2 and "--sides" in result.output

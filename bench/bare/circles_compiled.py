@@ -1,0 +1,78 @@
+"""The limit of the circles workload: the dropout article's overfit MLP (bench/bare/circles.py:
+100 noisy circles, the first 30 train and the other 70 validate, Dense(500) for 4,000 epochs)
+fitted by the very program fitq's compiled trainer runs (worker/training/compiled/program.py),
+without fitq: no API, no queue, no database, no chunks, no per-chunk writes. The program is
+compiled once (timed on its own) and called once for all the epochs; its fit time, compile
+included, is the least any compiled fit of this model can take here. JAX only.
+
+Data as fitq's worker feeds it: float32 rows, int32 labels shaped (n, 1)
+(worker/training/datasets_sklearn.py, worker/training/targets.py); shuffled each epoch, in
+batches of 32, from an unseeded draw (the bare script's fits are unseeded too)."""
+
+import sys
+import time
+
+import keras
+import numpy as np
+from keras.layers import Dense
+from keras.models import Sequential
+from sklearn.datasets import make_circles
+
+from bench.bare.report import FitTimer, emit, epochs
+
+if keras.backend.backend() != "jax":
+    sys.exit(
+        f"bench.bare.circles_compiled runs fitq's compiled program, which is JAX's: run it with "
+        f"KERAS_BACKEND=jax (Keras's backend here is {keras.backend.backend()})"
+    )
+
+# After the check: JAX alone would import on any backend, and the program would not run.
+import jax
+import jax.numpy as jnp
+
+from worker.training.compiled import program
+from worker.training.compiled.state import initial_state, metrics_reset
+
+EPOCHS = epochs(4000)
+BATCH_SIZE = 32
+
+# generate 2d classification dataset
+X, y = make_circles(n_samples=100, noise=0.1, random_state=1)
+X, y = X.astype("float32"), y.astype("int32").reshape(-1, 1)
+# split into train and test
+n_train = 30
+trainX, testX = X[:n_train, :], X[n_train:, :]
+trainy, testy = y[:n_train], y[n_train:]
+# define model
+model = Sequential()
+model.add(keras.Input(shape=(2,)))
+model.add(Dense(500, activation="relu"))
+model.add(Dense(1, activation="sigmoid"))
+model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+# build it (variables, optimizer, metrics) as the compiled trainer does
+model._symbolic_build(data_batch=(trainX[:1], trainy[:1], None))
+layout = program.Layout(batch_size=BATCH_SIZE, shuffle=True, capacity=EPOCHS, stopping=None)
+seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+args = (
+    initial_state(model),
+    (jnp.asarray(trainX), jnp.asarray(trainy)),
+    (jnp.asarray(testX), jnp.asarray(testy)),
+    metrics_reset(model),
+    jnp.int32(0),
+    jnp.int32(EPOCHS),
+    jax.random.key(seed),
+    None,
+)
+# fit model: compile, then one call for every epoch
+timer = FitTimer()
+with timer("circles"):
+    started = time.perf_counter()
+    chunk = jax.jit(program.build(model, layout)).lower(*args).compile()
+    compile_seconds = time.perf_counter() - started
+    state, _, buffers, ran = jax.block_until_ready(chunk(*args))
+ran = int(ran)
+history = {name: np.asarray(values)[:ran].tolist() for name, values in buffers.items()}
+if ran != EPOCHS:
+    sys.exit(f"the program ran {ran} of {EPOCHS} epochs (a non-finite loss)")
+print("Train: %.3f, Test: %.3f" % (history["accuracy"][-1], history["val_accuracy"][-1]))
+emit(timer, {"circles": history}, {"compile_seconds": compile_seconds, "seed": seed})
