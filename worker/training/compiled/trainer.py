@@ -74,7 +74,7 @@ class CompiledFit:
     def prepare(self) -> programs.Ready:
         state = initial_state(self.model)
         stop = None if self.rule is None else stopping.initial(self.rule, state)
-        args = self._args(state, 0, 1, stop)
+        args = self.args(state, 0, 1, stop)
         architecture = {
             "model": self.spec.model.model_dump(mode="json"),
             "compile": self.spec.compile.model_dump(mode="json"),
@@ -83,7 +83,8 @@ class CompiledFit:
         self.ready = programs.ready(self.model, architecture, self.layout, args)
         return self.ready
 
-    def _args(self, state: tuple, start: int, count: int, stop: Any) -> tuple:
+    def args(self, state: tuple, start: int, count: int, stop: Any) -> tuple:
+        """The program's arguments for `count` epochs from epoch `start` (0-based)."""
         return (
             state,
             self.train,
@@ -133,7 +134,7 @@ class _Host:
         count = self.sizer.next(self.epochs - epoch)
         started = time.perf_counter()
         new_state, new_stop, buffers, ran = self.fit.ready.run(  # type: ignore[union-attr]
-            *self.fit._args(state, epoch, count, stop)
+            *self.fit.args(state, epoch, count, stop)
         )
         ran = int(ran)  # waits for the chunk
         self.sizer.ran(ran, time.perf_counter() - started)
@@ -162,7 +163,8 @@ class _Host:
             return
         if answer == "cancelled" or self._noted == "cancelled":
             self.end.stop_reason = "cancelled"
-        elif shutdown.requested():
+        elif shutdown.requested() and not self._early and epoch < self.epochs:
+            # Handed back only with epochs left: a finished fit is recorded as such.
             self.end.stop_reason = "shutdown"
         checkpointer = self.job.checkpointer
         due = checkpointer is not None and checkpointer.due()
