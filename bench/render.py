@@ -15,9 +15,10 @@ METHOD = (
     "final val_loss (below 0.05: the draws look like two distributions). "
     "The limit (circles, JAX only) is the bare script's model fitted by the very program "
     "fitq's compiled trainer runs, without fitq (bench/bare/circles_compiled.py): its fit is "
-    "the compile plus one call for every epoch, timed in the script, the least a compiled fit "
-    "of that model takes on this machine; fitq compile is the median of the seconds the worker "
-    "spent compiling a submission's programs (0 when it reused one). fitq-fit is fitq's "
+    "building the model, compiling the program and one call for every epoch, timed in the "
+    "script, the least a compiled fit of a new model takes on this machine; fitq compile is "
+    "the median of the seconds the worker spent compiling a submission's programs (0 when it "
+    "reused one). fitq-fit is fitq's "
     "submissions again on a second warm worker started with FITQ_TRAINER=fit (Keras's "
     "model.fit, JAX only), after the default worker's runs."
 )

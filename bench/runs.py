@@ -59,7 +59,8 @@ def bare_run(workload: Workload, backend: str, repeat: int, ctx: RunContext) -> 
 
 def limit_run(workload: Workload, backend: str, repeat: int, ctx: RunContext) -> Line:
     """The workload's limit script in a fresh process, as bare_run runs the bare one; its
-    line has the program's compile_seconds besides (fit_seconds: compile + run)."""
+    line has the model's build_seconds and the program's compile_seconds besides
+    (fit_seconds: build, compile and run)."""
     argv = workload.limit_argv()
     if argv is None:
         raise ValueError(f"the workload {workload.name} has no limit script")
@@ -98,6 +99,7 @@ def _script_run(
         | figures
         | {
             "peak_rss_bytes": result.get("peak_rss_bytes"),
+            "build_seconds": result.get("build_seconds"),
             "compile_seconds": result.get("compile_seconds"),
             "final": final_metrics(result.get("histories", {})),
             "histories": result.get("histories", {}),
