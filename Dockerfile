@@ -6,6 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY api api
+COPY broker broker
 COPY worker worker
 COPY models models
 COPY migrations migrations
@@ -23,6 +24,6 @@ FROM base AS worker
 # GPU builds of the backends; for CPU hosts build with
 # --build-arg BACKEND_PACKAGES="jax[cpu]>=0.5 tensorflow-cpu>=2.18".
 ARG BACKEND_PACKAGES="jax[cuda12]>=0.5 tensorflow[and-cuda]>=2.18"
-RUN pip install . "keras>=3.6" "scikit-learn>=1.4" "numba>=0.61" ${BACKEND_PACKAGES}
+RUN pip install . "keras>=3.6" "scikit-learn>=1.4" "numba>=0.61" "cachetools>=5.3" ${BACKEND_PACKAGES}
 USER fitq
 CMD ["fitq", "worker"]

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install run test lint types pytest clean
+.PHONY: install run test lint types imports pytest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ lint: install
 	$(BIN)/ruff format --check .
 
 types: install
-	$(BIN)/mypy api worker models migrations tests scripts bench
+	$(BIN)/mypy api broker worker models migrations tests scripts bench
+
+# The import contracts in pyproject.toml: api never imports worker; no Keras outside worker.
+imports: install
+	$(BIN)/lint-imports
 
 # pytest exits 5 when it collects no test: that means the suite went missing, so it fails.
 pytest: install
@@ -32,7 +36,7 @@ pytest: install
 	$(BIN)/python -m pytest tests/unit tests/integration tests/e2e; \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; fi; exit $$rc
 
-test: lint types pytest
+test: lint types imports pytest
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 
 import redis
 
+from broker.config import TRAIN_TASK
 from models.settings import Settings
-from worker.celery_app import TRAIN_TASK
 
 # kombu's Redis transport: a message taken by a worker moves from the queue's list into
 # this hash (delivery tag -> [message, exchange, routing key]) until it is acknowledged,

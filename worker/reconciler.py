@@ -21,11 +21,11 @@ from typing import NamedTuple
 from sqlalchemy import and_, delete, func, select, sql, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from broker.door import send_training
 from models.db import make_engine
 from models.settings import Settings
 from models.tables import Experiment, ExperimentStatus, IdempotencyKey, utcnow
 from worker.broker_queue import jobs_in_broker
-from worker.enqueue import send_training
 
 log = logging.getLogger(__name__)
 RUNNING = ExperimentStatus.RUNNING.value

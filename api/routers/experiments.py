@@ -19,9 +19,9 @@ from api.schemas import (
     ExperimentPage,
     ExperimentRead,
 )
+from broker.door import enqueue_training
 from models.artifacts import final_model_path
 from models.tables import FINAL_STATUSES, Experiment, ExperimentStatus
-from worker.enqueue import enqueue_training
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 

@@ -6,8 +6,8 @@ from sqlalchemy import text
 
 from api.outage import RETRY_AFTER_SECONDS
 from api.schemas import ComponentHealth, HealthRead
+from broker import door
 from models.db import get_engine
-from worker.celery_app import celery_app
 
 router = APIRouter(tags=["health"])
 
@@ -24,12 +24,8 @@ def _database() -> ComponentHealth:
 
 
 def _broker() -> ComponentHealth:
-    try:
-        with celery_app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
-    except Exception as exc:
-        return ComponentHealth(ok=False, error=type(exc).__name__ + ": " + str(exc)[:200])
-    return ComponentHealth(ok=True)
+    error = door.broker_error()
+    return ComponentHealth(ok=error is None, error=error)
 
 
 @router.get(

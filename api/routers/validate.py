@@ -20,7 +20,7 @@ from api.deps import OwnerDep, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.outage import BROKER, ServerDownError
 from api.schemas import ErrorRead, ExperimentCreate, ModelSummaryRead
-from worker.celery_app import VALIDATE_TASK, celery_app
+from broker import door
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 # A broker or result store lost mid-wait, as opposed to an error the worker sent back.
@@ -43,9 +43,7 @@ async def validate_experiment(
     spec = body.model_dump(mode="json")
     try:
         # In a thread: while the broker is down a send takes about a second to fail.
-        result = await run_in_threadpool(
-            celery_app.send_task, VALIDATE_TASK, args=[spec, list(input_shape)]
-        )
+        result = await run_in_threadpool(door.send_dry_run, spec, list(input_shape))
     except Exception as exc:  # nothing of the spec is read before the send
         raise ServerDownError(BROKER, _broker_down(exc)) from None
     try:

@@ -18,10 +18,10 @@ from api.studies.expand import (
     experiment_count,
 )
 from api.study_schemas import StudyCreate
+from broker.door import enqueue_all
 from models.settings import Settings
 from models.spec import ExperimentSpec
 from models.tables import Experiment, ExperimentStatus, Study
-from worker.enqueue import enqueue_all
 
 NAME_MAX = 200  # experiments.name
 

@@ -8,13 +8,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from broker import door
+from broker.config import make_celery
 from models.db import session_scope
 from models.settings import Settings
 from models.tables import Experiment
 from tests.e2e.stack import free_port
 from tests.helpers import circles_spec
-from worker import enqueue
-from worker.celery_app import make_celery
 
 RUNS = 3
 
@@ -31,9 +31,9 @@ def test_a_study_submitted_while_the_broker_is_down_tries_one_send(
         sends.append(args)
         return real_send(*args, **kwargs)
 
-    monkeypatch.setattr(enqueue, "celery_app", down)
+    monkeypatch.setattr(door, "celery_app", lambda: down)
     monkeypatch.setattr(down, "send_task", send_task)
-    with caplog.at_level(logging.WARNING, logger=enqueue.__name__):
+    with caplog.at_level(logging.WARNING, logger=door.__name__):
         response = client.post("/studies", json={"base": circles_spec(), "repeats": RUNS})
     assert response.status_code == 201, response.text
     assert len(sends) == 1

@@ -179,14 +179,14 @@ def test_healthz_reports_database_and_broker(client: TestClient) -> None:
 def test_healthz_is_503_when_the_broker_is_down(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from api.routers import health
+    from broker import door
+    from broker.config import make_celery
     from models.settings import Settings
-    from worker.celery_app import make_celery
 
     nowhere = Settings(
         mode="production", database_url="sqlite://", broker_url="redis://127.0.0.1:1/0"
     )
-    monkeypatch.setattr(health, "celery_app", make_celery(nowhere))
+    monkeypatch.setattr(door, "celery_app", lambda: make_celery(nowhere))
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()

@@ -10,11 +10,11 @@ import redis
 from fastapi.testclient import TestClient
 from kombu import Message
 
+from broker.door import celery_app
 from models.settings import get_settings
 from tests.conftest import TEST_QUEUE
 from tests.integration.test_recovery import age, drop_message, queued_messages, submit
 from worker.broker_queue import experiment_of
-from worker.celery_app import celery_app
 from worker.reconciler import Reconciler
 
 
@@ -26,7 +26,7 @@ def messages_per_job(redis_client: redis.Redis) -> Counter[int | None]:
 def taken() -> Iterator[Message]:
     """The oldest message of the queue, taken and not acknowledged, as a worker holds the job
     it runs; handed back to the queue at the end."""
-    with celery_app.connection_for_read() as connection:
+    with celery_app().connection_for_read() as connection:
         channel = connection.channel()
         message = channel.basic_get(TEST_QUEUE, no_ack=False)
         assert message is not None

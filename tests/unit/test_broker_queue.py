@@ -4,9 +4,9 @@ real Redis in tests/integration/test_lost_messages.py)."""
 
 from pathlib import Path
 
+from broker.config import TRAIN_TASK, VALIDATE_TASK, make_celery
 from models.settings import Settings
 from worker.broker_queue import experiment_of, jobs_in_broker
-from worker.celery_app import TRAIN_TASK, VALIDATE_TASK, make_celery
 
 
 def test_filesystem_broker_counts_visible_training_messages_only(tmp_path: Path) -> None:

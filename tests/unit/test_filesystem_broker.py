@@ -8,7 +8,7 @@ from typing import Any
 
 from kombu import Connection
 
-from worker.filesystem_broker import TRANSPORT
+from broker.filesystem import TRANSPORT
 
 MESSAGES = 300
 # Big enough that writing one takes several system calls, as a reader lists the folder.

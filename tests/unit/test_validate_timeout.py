@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from api import queries
 from api.deps import get_owner, get_session
 from api.main import create_app
-from api.routers import validate
+from broker import door
 from tests.helpers import circles_spec, the_error
 
 
@@ -25,7 +25,7 @@ class Unanswered:
 def test_unanswered_dry_run_is_503_even_when_forget_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(validate.celery_app, "send_task", lambda *a, **k: Unanswered())
+    monkeypatch.setattr(door, "send_dry_run", lambda *a, **k: Unanswered())
     monkeypatch.setattr(queries, "check_dataset", lambda *a: None)
     app = create_app()
     app.dependency_overrides[get_session] = lambda: None  # no database in unit tests
