@@ -8,7 +8,7 @@ import keras
 import psutil
 
 from worker.training.callbacks import EpochWriter
-from worker.training.progress import EpochState
+from worker.training.epoch_store import EpochState
 
 
 class EpochClock(keras.callbacks.Callback):

@@ -7,7 +7,7 @@ everything twice, none sends nothing), and `fitq run`, compose and every operato
 to start it. A thread lives wherever training workers live, needs no schedule file, and keeps
 reading SQL while the broker is down. Its every step is a conditional UPDATE, so any number of
 workers may run it at once: each stale row is taken by exactly one of them, and a duplicate
-message is harmless because only one claim of a job wins (see progress.claim).
+message is harmless because only one claim of a job wins (see lifecycle.claim).
 
 Keras-free: it runs in the worker's main process, which never trains."""
 

@@ -126,9 +126,9 @@ def _stop_reconciler(**_: Any) -> None:
 def train(experiment_id: int) -> None:
     shutdown.listen()  # first: a warm shutdown during the wait below hands the job back
     _warmed()
-    from worker.training.run import run_experiment
+    from worker.training.run import Outcome, run_experiment
 
-    if shutdown.requested() or run_experiment(experiment_id) == "handed_back":
+    if shutdown.requested() or run_experiment(experiment_id) == Outcome.HANDED_BACK:
         # The worker is going down: give the message back to the broker (acks_late makes
         # this a requeue, not a loss) so the next worker runs the job.
         raise Reject("worker shutting down", requeue=True)

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, text, update
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment, MetricChunk, Study, utcnow
 from tests.helpers import circles_spec, poll
-from worker.training import progress
+from worker.training import epoch_store
 
 
 def recorded(epochs: int, study_id: int | None = None) -> int:
@@ -22,7 +22,7 @@ def recorded(epochs: int, study_id: int | None = None) -> int:
         session.flush()
         experiment_id = experiment.id
     rows = [(epoch, {"loss": 1 / epoch}) for epoch in range(1, epochs + 1)]
-    assert progress.write_epochs(experiment_id, None, rows) == "ok"
+    assert epoch_store.write_epochs(experiment_id, None, rows) == "ok"
     return experiment_id
 
 
@@ -64,7 +64,7 @@ def test_deleting_a_study_deletes_its_experiments_epochs(client: TestClient) -> 
 def test_a_write_for_a_deleted_experiment_writes_nothing(client: TestClient) -> None:
     experiment_id = recorded(2)
     delete_experiment(experiment_id)
-    assert progress.write_epochs(experiment_id, None, [(3, {"loss": 0.3})]) == "lost"
+    assert epoch_store.write_epochs(experiment_id, None, [(3, {"loss": 0.3})]) == "lost"
     assert stored(experiment_id) == (0, 0)
 
 
@@ -78,7 +78,7 @@ def test_a_delete_waiting_for_a_write_removes_the_epochs_it_committed(
         writer.execute(
             update(Experiment).where(Experiment.id == experiment_id).values(heartbeat_at=utcnow())
         )
-        progress.store_epochs(writer, experiment_id, [(3, {"loss": 0.3})], replace=False)
+        epoch_store.store_epochs(writer, experiment_id, [(3, {"loss": 0.3})], replace=False)
         deleter.start()
         poll(lambda: lock_waits("DELETE FROM experiments"), bool, timeout=10, every=0.02)
     # ...so the delete waited for this commit, and its trigger saw the epoch it committed.

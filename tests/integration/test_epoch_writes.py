@@ -1,5 +1,5 @@
 """Epoch writes on PostgreSQL go in as arrays and one JSON document the server unpacks
-(worker/training/array_writes.py): what is read back is exactly what was written."""
+(worker/training/epoch_store.py, PostgresStore): what is read back is exactly what was written."""
 
 import math
 from datetime import timedelta
@@ -12,7 +12,7 @@ from api.series import read_chunked
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment, utcnow
 from tests.helpers import circles_spec
-from worker.training import progress
+from worker.training import epoch_store
 
 AWKWARD = {
     "loss": 0.1 + 0.2,  # 17 significant digits
@@ -36,7 +36,7 @@ def test_epochs_round_trip_exactly_through_the_array_write(client: TestClient) -
     logged = [
         (e, {**AWKWARD, "epoch": float(e), "nan": math.nan, "inf": -math.inf}) for e in epochs
     ]
-    assert progress.write_epochs(experiment_id, None, logged) == "ok"
+    assert epoch_store.write_epochs(experiment_id, None, logged) == "ok"
     rows = [(e, {**AWKWARD, "epoch": float(e), "nan": None, "inf": None}) for e in epochs]
     with session_scope() as session:
         stored = session.execute(

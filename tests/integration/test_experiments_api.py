@@ -10,7 +10,7 @@ from PIL import Image
 
 from tests.conftest import TEST_QUEUE
 from tests.helpers import circles_spec, error_of, the_error
-from worker.training import progress
+from worker.training import epoch_store, lifecycle
 
 
 def queued_ids(redis_client: redis.Redis) -> list[int]:
@@ -99,10 +99,10 @@ def test_unknown_ids_are_404_with_a_json_body(client: TestClient) -> None:
 
 def test_history_and_status_while_running_and_retried_writes(client: TestClient) -> None:
     experiment_id = submit(client)["id"]
-    assert progress.claim(experiment_id, "test-worker") is not None
-    progress.record_epoch(experiment_id, 1, {"loss": 0.7, "val_loss": 0.8})
-    progress.record_epoch(experiment_id, 2, {"loss": 0.6, "val_loss": 0.75})
-    progress.record_epoch(experiment_id, 2, {"loss": 0.5, "val_loss": 0.7})  # a retried write
+    assert lifecycle.claim(experiment_id, "test-worker") is not None
+    epoch_store.record_epoch(experiment_id, 1, {"loss": 0.7, "val_loss": 0.8})
+    epoch_store.record_epoch(experiment_id, 2, {"loss": 0.6, "val_loss": 0.75})
+    epoch_store.record_epoch(experiment_id, 2, {"loss": 0.5, "val_loss": 0.7})  # a retried write
     body = client.get(f"/experiments/{experiment_id}").json()
     assert body["status"] == "running"
     assert body["started_at"] is not None
@@ -119,9 +119,9 @@ def test_history_and_status_while_running_and_retried_writes(client: TestClient)
 
 def test_claim_is_exclusive_and_final_status_sticks(client: TestClient) -> None:
     experiment_id = submit(client)["id"]
-    assert progress.claim(experiment_id, "a") is not None
-    assert progress.claim(experiment_id, "b") is None
-    progress.finish(experiment_id, progress.ExperimentStatus.FAILED, "boom")
+    assert lifecycle.claim(experiment_id, "a") is not None
+    assert lifecycle.claim(experiment_id, "b") is None
+    lifecycle.finish(experiment_id, lifecycle.ExperimentStatus.FAILED, "boom")
     body = client.get(f"/experiments/{experiment_id}").json()
     assert (body["status"], body["error"]) == ("failed", "boom")
     assert body["finished_at"] is not None
@@ -131,9 +131,9 @@ def test_plot_png_size_unknown_metric_and_no_epochs(client: TestClient) -> None:
     experiment_id = submit(client)["id"]
     early = client.get(f"/experiments/{experiment_id}/plot.png")
     assert early.status_code == 409
-    progress.claim(experiment_id, "w")
+    lifecycle.claim(experiment_id, "w")
     for epoch in (1, 2, 3):
-        progress.record_epoch(experiment_id, epoch, {"loss": 1 / epoch, "val_loss": 1.1 / epoch})
+        epoch_store.record_epoch(experiment_id, epoch, {"loss": 1 / epoch, "val_loss": 1.1 / epoch})
     response = client.get(
         f"/experiments/{experiment_id}/plot.png",
         params={"metric": "loss", "width": 640, "height": 400},
@@ -156,14 +156,14 @@ def test_cancel_queued_at_once_running_by_flag(client: TestClient) -> None:
     response = client.post(f"/experiments/{queued}/cancel")
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
-    assert progress.claim(queued, "w") is None  # a late delivery never runs it
+    assert lifecycle.claim(queued, "w") is None  # a late delivery never runs it
     assert client.post(f"/experiments/{queued}/cancel").status_code == 409
 
     running = submit(client)["id"]
-    progress.claim(running, "w")
+    lifecycle.claim(running, "w")
     body = client.post(f"/experiments/{running}/cancel").json()
     assert (body["status"], body["cancel_requested"]) == ("running", True)
-    assert progress.record_epoch(running, 1, {"loss": 0.1}) is True  # the worker sees the flag
+    assert epoch_store.record_epoch(running, 1, {"loss": 0.1}) is True  # the worker sees the flag
 
 
 def test_healthz_reports_database_and_broker(client: TestClient) -> None:

@@ -15,14 +15,14 @@ from api.series import read_chunked, read_series
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment, MetricChunk, utcnow
 from tests.helpers import circles_spec
-from worker.training import progress
+from worker.training import epoch_store, lifecycle
 
 
 def running_experiment(client: TestClient) -> int:
     response = client.post("/experiments", json=circles_spec(epochs=100_000))
     assert response.status_code == 201, response.text
     experiment_id: int = response.json()["id"]
-    assert progress.claim(experiment_id, "test-worker") is not None
+    assert lifecycle.claim(experiment_id, "test-worker") is not None
     return experiment_id
 
 
@@ -52,7 +52,7 @@ def write_epochs(
             )
             return
         for start in range(0, len(rows), 250):
-            progress.store_epochs(session, experiment_id, rows[start : start + 250])
+            epoch_store.store_epochs(session, experiment_id, rows[start : start + 250])
 
 
 def next_link(response: httpx.Response) -> str | None:
@@ -99,8 +99,8 @@ def test_downsampling_follows_new_epochs_of_a_running_fit(client: TestClient) ->
         session.execute(
             update(Experiment).where(Experiment.id == experiment_id).values(heartbeat_at=stale)
         )
-    assert progress.claim(experiment_id, "another-worker") is not None
-    progress.resume_at(experiment_id, 4_000)
+    assert lifecycle.claim(experiment_id, "another-worker") is not None
+    lifecycle.resume_at(experiment_id, 4_000)
     resumed = [row["epoch"] for row in client.get(url, params={"max_points": 50}).json()]
     assert resumed[-1] == 4_000 and 5_500 not in resumed
 
@@ -174,8 +174,8 @@ def test_a_series_read_on_postgres_is_in_epoch_order_with_gaps_as_nan(client: Te
     rows: list[tuple[int, dict[str, Any]]] = [
         (1, {"loss": 1.0}), (2, {"loss": 0.5}), (3, {"loss": None}), (4, {"acc": 0.9}),
     ]  # fmt: skip
-    assert progress.write_epochs(experiment_id, 1, rows) == "ok"
-    assert progress.write_epochs(experiment_id, 1, [(2, {"loss": 0.25})]) == "ok"
+    assert epoch_store.write_epochs(experiment_id, 1, rows) == "ok"
+    assert epoch_store.write_epochs(experiment_id, 1, [(2, {"loss": 0.25})]) == "ok"
     with session_scope() as session:
         # A sequential scan, as the planner picks for a long history: rows in table order.
         session.execute(text("SET LOCAL enable_indexscan = off"))
@@ -215,7 +215,7 @@ def test_a_series_reads_the_same_from_chunks_as_from_rows(client: TestClient) ->
         client.get(f"/experiments/{i}/history", params=params).json() for i in (chunked, rows_only)
     ]
     assert downsampled[0] == downsampled[1] and len(downsampled[0]) == 100
-    progress.resume_at(chunked, 2_000)  # a resume from the checkpoint of epoch 2,000
+    lifecycle.resume_at(chunked, 2_000)  # a resume from the checkpoint of epoch 2,000
     write_epochs(chunked, range(2_001, 2_251), spike=2_100)
     with session_scope() as session:
         series = read_series(session, chunked, "loss")

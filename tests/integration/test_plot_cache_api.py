@@ -7,7 +7,7 @@ from PIL import Image
 
 from tests.integration.test_history_pages import running_experiment, write_epochs
 from tests.integration.test_study_plots_api import add_experiment, add_study, write_history
-from worker.training import progress
+from worker.training import epoch_store
 
 
 def test_plot_etag_304_and_a_new_picture_after_a_new_epoch(client: TestClient) -> None:
@@ -26,7 +26,7 @@ def test_plot_etag_304_and_a_new_picture_after_a_new_epoch(client: TestClient) -
     assert listed.status_code == 304
     assert client.get(url).content == first.content  # the cached picture
 
-    progress.record_epoch(experiment_id, 1001, {"loss": 3.0, "val_loss": 3.0})
+    epoch_store.record_epoch(experiment_id, 1001, {"loss": 3.0, "val_loss": 3.0})
     later = client.get(url, headers={"If-None-Match": tag})
     assert later.status_code == 200 and later.headers["etag"] != tag
     assert later.content != first.content  # drawn again, with the new epoch's jump
@@ -68,6 +68,6 @@ def test_study_and_comparison_plots_revalidate_too(client: TestClient) -> None:
         assert first.status_code == 200, first.text
         tag = first.headers["etag"]
         assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
-    progress.record_epoch(lone, 3, {"loss": 0.7, "val_loss": 0.8})
+    epoch_store.record_epoch(lone, 3, {"loss": 0.7, "val_loss": 0.8})
     compare = f"/plots/compare.png?experiments={lone}"
     assert client.get(compare, headers={"If-None-Match": tag}).status_code == 200

@@ -18,7 +18,7 @@ from tests.conftest import TEST_QUEUE
 from tests.helpers import circles_spec, the_error
 from worker.broker_queue import experiment_of
 from worker.reconciler import reconcile_once
-from worker.training import array_writes, progress
+from worker.training import epoch_store, lifecycle
 
 
 def submit(client: TestClient, epochs: int = 3) -> int:
@@ -41,10 +41,10 @@ def drop_message(redis_client: redis.Redis, experiment_id: int) -> None:
     raise AssertionError(f"no message for experiment {experiment_id}")
 
 
-def claimed_job(client: TestClient) -> tuple[int, progress.Claim]:
+def claimed_job(client: TestClient) -> tuple[int, lifecycle.Claim]:
     """A job of 10 epochs, submitted and claimed by worker "w"."""
     experiment_id = submit(client, epochs=10)
-    claimed = progress.claim(experiment_id, "w")
+    claimed = lifecycle.claim(experiment_id, "w")
     assert claimed is not None
     return experiment_id, claimed
 
@@ -61,16 +61,16 @@ def age(experiment_id: int, seconds: float) -> None:
 
 def test_a_stale_job_is_reclaimed_and_the_old_attempt_is_fenced_off(client: TestClient) -> None:
     experiment_id = submit(client)
-    first = progress.claim(experiment_id, "a")
+    first = lifecycle.claim(experiment_id, "a")
     assert first is not None and first.attempt == 1
-    assert progress.claim(experiment_id, "b") is None  # held by a live worker
-    assert progress.write_epoch(experiment_id, 1, 1, {"loss": 0.5}) == "ok"
+    assert lifecycle.claim(experiment_id, "b") is None  # held by a live worker
+    assert epoch_store.write_epoch(experiment_id, 1, 1, {"loss": 0.5}) == "ok"
     age(experiment_id, get_settings().heartbeat_timeout_seconds + 1)
-    second = progress.claim(experiment_id, "b")
+    second = lifecycle.claim(experiment_id, "b")
     assert second is not None and second.attempt == 2
     # The presumed-dead worker wakes up: its writes match nothing and it learns it lost.
-    assert progress.write_epoch(experiment_id, 1, 2, {"loss": 0.4}) == "lost"
-    assert progress.heartbeat(experiment_id, 1) == "lost"
+    assert epoch_store.write_epoch(experiment_id, 1, 2, {"loss": 0.4}) == "lost"
+    assert epoch_store.heartbeat(experiment_id, 1) == "lost"
     assert [row["epoch"] for row in client.get(f"/experiments/{experiment_id}/history").json()] == [
         1
     ]
@@ -82,9 +82,9 @@ def test_past_max_attempts_the_job_fails_saying_so(client: TestClient) -> None:
     experiment_id = submit(client)
     timeout = get_settings().heartbeat_timeout_seconds
     for _ in range(get_settings().max_attempts):
-        assert progress.claim(experiment_id, "w") is not None
+        assert lifecycle.claim(experiment_id, "w") is not None
         age(experiment_id, timeout + 1)
-    assert progress.claim(experiment_id, "w") is None
+    assert lifecycle.claim(experiment_id, "w") is None
     body = client.get(f"/experiments/{experiment_id}").json()
     assert body["status"] == "failed"
     assert body["error"].startswith(f"gave up after {get_settings().max_attempts} attempts: ")
@@ -93,8 +93,8 @@ def test_past_max_attempts_the_job_fails_saying_so(client: TestClient) -> None:
 def test_resume_cuts_the_history_back_to_the_checkpoint(client: TestClient) -> None:
     experiment_id, claimed = claimed_job(client)
     for epoch in range(1, 6):
-        progress.write_epoch(experiment_id, claimed.attempt, epoch, {"loss": 1 / epoch})
-    progress.resume_at(experiment_id, 3)
+        epoch_store.write_epoch(experiment_id, claimed.attempt, epoch, {"loss": 1 / epoch})
+    lifecycle.resume_at(experiment_id, 3)
     history = client.get(f"/experiments/{experiment_id}/history").json()
     assert [row["epoch"] for row in history] == [1, 2, 3]
     assert client.get(f"/experiments/{experiment_id}").json()["current_epoch"] == 3
@@ -105,18 +105,18 @@ def test_reconciler_requeues_stale_resends_lost_and_cancels_flagged(
 ) -> None:
     settings = get_settings()
     stale = submit(client)
-    progress.claim(stale, "dead")
+    lifecycle.claim(stale, "dead")
     age(stale, settings.heartbeat_timeout_seconds + 1)
     lost = submit(client)
     age(lost, settings.reconcile_interval_seconds + 1)
     drop_message(redis_client, lost)
     flagged = submit(client)
-    progress.claim(flagged, "dead")
+    lifecycle.claim(flagged, "dead")
     client.post(f"/experiments/{flagged}/cancel")
     age(flagged, settings.heartbeat_timeout_seconds + 1)
     fresh = submit(client)
     live = submit(client)
-    progress.claim(live, "alive")
+    lifecycle.claim(live, "alive")
 
     sent: list[int] = []
     with session_scope() as session:
@@ -133,16 +133,16 @@ def test_reconciler_requeues_stale_resends_lost_and_cancels_flagged(
     with session_scope() as session:
         again = reconcile_once(session, settings, sent.append, missing_before=second.missing)
     assert not any(again)
-    assert progress.claim(flagged, "w") is None
+    assert lifecycle.claim(flagged, "w") is None
     assert fresh not in sent and live not in sent
 
 
 def test_model_download_is_409_while_running_and_404_without_a_model(client: TestClient) -> None:
     experiment_id = submit(client)
     assert client.get(f"/experiments/{experiment_id}/model").status_code == 409
-    claimed = progress.claim(experiment_id, "w")
+    claimed = lifecycle.claim(experiment_id, "w")
     assert claimed is not None
-    progress.finish(experiment_id, progress.ExperimentStatus.SUCCEEDED, attempt=claimed.attempt)
+    lifecycle.finish(experiment_id, lifecycle.ExperimentStatus.SUCCEEDED, attempt=claimed.attempt)
     missing = client.get(f"/experiments/{experiment_id}/model")
     assert missing.status_code == 404
     error = the_error(missing)
@@ -161,7 +161,7 @@ def test_model_download_is_409_while_running_and_404_without_a_model(client: Tes
 def test_after_a_database_outage_stale_heartbeats_are_not_trusted(client: TestClient) -> None:
     settings = get_settings()
     stale = submit(client)
-    progress.claim(stale, "maybe-alive")
+    lifecycle.claim(stale, "maybe-alive")
     age(stale, settings.heartbeat_timeout_seconds + 1)
     sent: list[int] = []
     with session_scope() as session:
@@ -176,9 +176,9 @@ def test_a_retried_epoch_write_replaces_the_rows_an_earlier_try_committed(
     # answer was lost is retried, and must not fail or duplicate.
     experiment_id, claimed = claimed_job(client)
     first = [(epoch, {"loss": 1 / epoch, "val_loss": None}) for epoch in (1, 2, 3)]
-    assert progress.write_epochs(experiment_id, claimed.attempt, first) == "ok"
+    assert epoch_store.write_epochs(experiment_id, claimed.attempt, first) == "ok"
     again = [(epoch, {"loss": 0.1 + epoch, "val_loss": 0.123456789012345}) for epoch in (2, 3, 4)]
-    assert progress.write_epochs(experiment_id, claimed.attempt, again) == "ok"
+    assert epoch_store.write_epochs(experiment_id, claimed.attempt, again) == "ok"
     history = client.get(f"/experiments/{experiment_id}/history").json()
     assert [(row["epoch"], row["loss"], row["val_loss"]) for row in history] == [
         (1, 1.0, None),
@@ -196,8 +196,8 @@ def test_a_replacement_for_a_job_taken_over_meanwhile_deletes_nothing(
     # replacement, which must see the fence first and delete none of the new owner's epochs.
     experiment_id, claimed = claimed_job(client)
     first = [(epoch, {"loss": 1 / epoch}) for epoch in (1, 2, 3)]
-    assert progress.write_epochs(experiment_id, claimed.attempt, first) == "ok"
-    write = array_writes.write
+    assert epoch_store.write_epochs(experiment_id, claimed.attempt, first) == "ok"
+    write = epoch_store.PostgresStore.write
 
     def reclaimed_after_the_first_try(*args: Any) -> bool | None:
         try:
@@ -210,9 +210,9 @@ def test_a_replacement_for_a_job_taken_over_meanwhile_deletes_nothing(
                     .values(attempts=Experiment.attempts + 1)
                 )
 
-    monkeypatch.setattr(array_writes, "write", reclaimed_after_the_first_try)
+    monkeypatch.setattr(epoch_store.PostgresStore, "write", reclaimed_after_the_first_try)
     again = [(epoch, {"loss": 9.0}) for epoch in (2, 3, 4)]
-    assert progress.write_epochs(experiment_id, claimed.attempt, again) == "lost"
+    assert epoch_store.write_epochs(experiment_id, claimed.attempt, again) == "lost"
     history = client.get(f"/experiments/{experiment_id}/history").json()
     assert [(row["epoch"], row["loss"]) for row in history] == [(1, 1.0), (2, 0.5), (3, 1 / 3)]
 
@@ -238,9 +238,9 @@ def test_an_epoch_write_whose_connection_dies_mid_write_is_retried(
                 )
         return chunk_rows(*args)
 
-    monkeypatch.setattr(array_writes, "chunk_rows", kill_the_link_once)
+    monkeypatch.setattr(epoch_store, "chunk_rows", kill_the_link_once)
     rows = [(epoch, {"loss": 1 / epoch}) for epoch in (1, 2, 3)]
-    assert progress.write_epochs(experiment_id, claimed.attempt, rows) == "ok"
+    assert epoch_store.write_epochs(experiment_id, claimed.attempt, rows) == "ok"
     assert killed and all(killed)  # the write's session was among those ended
     history = client.get(f"/experiments/{experiment_id}/history").json()
     assert [(row["epoch"], row["loss"]) for row in history] == [(1, 1.0), (2, 0.5), (3, 1 / 3)]

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.schemas import ErrorRead
 from models.settings import get_settings
 from tests.helpers import circles_spec, diabetes_csv, error_of
-from worker.training import progress
+from worker.training import epoch_store, lifecycle
 
 ITEM_KEYS = {"path", "msg", "type", "loc", "ctx"}
 
@@ -125,8 +125,8 @@ def test_every_kind_of_error_has_the_one_shape(
 def test_a_metric_not_recorded_names_the_query_field(client: TestClient) -> None:
     # The example: this answered `detail` as a string.
     experiment_id = client.post("/experiments", json=circles_spec()).json()["id"]
-    assert progress.claim(experiment_id, "test-worker") is not None  # as a worker does
-    progress.record_epoch(experiment_id, 1, {"loss": 0.5})
+    assert lifecycle.claim(experiment_id, "test-worker") is not None  # as a worker does
+    epoch_store.record_epoch(experiment_id, 1, {"loss": 0.5})
     response = client.get(f"/experiments/{experiment_id}/plot.png", params={"metric": "foo"})
     [error] = assert_one_shape(response)
     assert (error["path"], error["type"]) == ("query.metric", "metric_not_recorded")

@@ -13,7 +13,7 @@ from models.db import session_scope
 from models.tables import Experiment
 from tests.helpers import ROOT, circles_spec, error_of
 from tests.integration.test_experiments_api import queued_ids
-from worker.training import progress
+from worker.training import epoch_store, lifecycle
 
 
 def study_body(**changes: Any) -> dict[str, Any]:
@@ -166,15 +166,15 @@ def test_list_is_newest_first_and_paginated_get_and_404(client: TestClient) -> N
 def test_cancel_stops_queued_runs_and_flags_running_ones(client: TestClient) -> None:
     study = create(client, grid=None, repeats=2)
     running, queued, *_ = experiment_ids(study["id"])
-    assert progress.claim(running, "w") is not None
+    assert lifecycle.claim(running, "w") is not None
     response = client.post(f"/studies/{study['id']}/cancel")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["counts"]["cancelled"] == 3 and body["counts"]["running"] == 1
     assert body["status"] == "running"
-    assert progress.claim(queued, "w") is None
-    assert progress.record_epoch(running, 1, {"loss": 0.5}) is True  # the worker sees the flag
-    progress.finish(running, progress.ExperimentStatus.CANCELLED)
+    assert lifecycle.claim(queued, "w") is None
+    assert epoch_store.record_epoch(running, 1, {"loss": 0.5}) is True  # the worker sees the flag
+    lifecycle.finish(running, lifecycle.ExperimentStatus.CANCELLED)
     assert client.get(f"/studies/{study['id']}").json()["status"] == "cancelled"
     again = client.post(f"/studies/{study['id']}/cancel")
     assert again.status_code == 409
@@ -191,11 +191,11 @@ def experiment_ids(study_id: int) -> list[int]:
 
 def run(experiment_id: int, val_losses: list[float], status: str = "succeeded") -> None:
     """What a worker writes: claim, one row per epoch, the final status."""
-    assert progress.claim(experiment_id, "w") is not None
+    assert lifecycle.claim(experiment_id, "w") is not None
     for epoch, val in enumerate(val_losses, start=1):
         metrics = {"loss": 1 / epoch, "accuracy": 0.5, "val_loss": val, "val_accuracy": 1 - val}
-        progress.record_epoch(experiment_id, epoch, metrics)
-    progress.finish(experiment_id, progress.ExperimentStatus(status))
+        epoch_store.record_epoch(experiment_id, epoch, metrics)
+    lifecycle.finish(experiment_id, lifecycle.ExperimentStatus(status))
 
 
 def test_summary_numbers_come_from_the_written_histories(client: TestClient) -> None:
@@ -246,11 +246,11 @@ def test_each_variant_is_diagnosed_from_its_mean_curve(client: TestClient) -> No
     ids = experiment_ids(study["id"])
     logs = {"wide": notebook_log("bigger"), "narrow": notebook_log("baseline")}
     for experiment_id, variant in zip(ids, ["wide", "wide", "narrow", "narrow"], strict=True):
-        assert progress.claim(experiment_id, "w") is not None
+        assert lifecycle.claim(experiment_id, "w") is not None
         for row in logs[variant]:
             metrics = {k: v for k, v in row.items() if k != "epoch"}
-            progress.record_epoch(experiment_id, row["epoch"], metrics)
-        progress.finish(experiment_id, progress.ExperimentStatus.SUCCEEDED)
+            epoch_store.record_epoch(experiment_id, row["epoch"], metrics)
+        lifecycle.finish(experiment_id, lifecycle.ExperimentStatus.SUCCEEDED)
     wide, narrow = client.get(f"/studies/{study['id']}").json()["summary"]
     # The notebook's bigger model overfits almost at once, the baseline after a few epochs.
     assert (wide["diagnosis"]["verdict"], wide["diagnosis"]["overfitting_from_epoch"]) == (

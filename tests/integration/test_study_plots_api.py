@@ -16,7 +16,7 @@ from models.db import session_scope
 from models.tables import Experiment, Study
 from tests.helpers import circles_spec, error_of, the_error
 from tests.integration.conftest import OWNER
-from worker.training import progress
+from worker.training import epoch_store, lifecycle
 
 Curve = list[tuple[float, float]]  # (loss, val_loss) per epoch
 
@@ -39,9 +39,9 @@ def add_experiment(
 
 
 def write_history(experiment_id: int, curve: Curve, extra: dict[str, float] | None = None) -> None:
-    assert progress.claim(experiment_id, "test-worker") is not None
+    assert lifecycle.claim(experiment_id, "test-worker") is not None
     for epoch, (loss, val_loss) in enumerate(curve, start=1):
-        progress.record_epoch(
+        epoch_store.record_epoch(
             experiment_id, epoch, {"loss": loss, "val_loss": val_loss, **(extra or {})}
         )
 

@@ -17,6 +17,7 @@ from tests.unit.compiled_cases import CASES, Case
 from worker.training.build import build_model
 from worker.training.compiled.trainer import CompiledFit, Job
 from worker.training.early_stop import EarlyStopper
+from worker.training.epoch_store import EpochState
 from worker.training.targets import shape_targets
 from worker.training.validation_split import split_validation
 
@@ -62,12 +63,15 @@ def run(case: Case) -> dict[str, Any]:
     compiled = CompiledFit(by_program, spec, train, validation)
     compiled.prepare()
 
-    def write(batch: list[tuple[int, dict]]) -> Any:
+    def write(batch: list[tuple[int, dict]]) -> EpochState:
         rows.extend(batch)
-        return "ok"
+        return EpochState.OK
+
+    def beat() -> EpochState:
+        return EpochState.OK
 
     # A target of 0 s runs one epoch a call, a large one every epoch in one call.
-    job = Job("parity", write, lambda: "ok", case.chunk_seconds, 60.0)
+    job = Job("parity", write, beat, case.chunk_seconds, 60.0)
     end = compiled.run(0, job)
     weights_equal = all(
         np.allclose(a, b, rtol=1e-4, atol=1e-6)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment
 from worker import shutdown
-from worker.training import progress
+from worker.training import epoch_store
 from worker.training.callbacks import EpochWriter
 from worker.training.checkpoint import Checkpointer
 from worker.training.run import readable_error
@@ -200,7 +200,7 @@ def test_a_failed_background_write_fails_the_fit_and_keeps_its_epochs(
     """The database gone for longer than a write retries, from the Pulse thread: the fit
     fails at its next epoch end, as a write of its own would have made it, and the epochs of
     the failed write are written once the database answers (here at once)."""
-    real = progress.write_epochs
+    real = epoch_store.write_epochs
     failed: list[int] = []
 
     def down_once_for_the_pulse(experiment_id: int, attempt: int | None, batch: list) -> str:
@@ -209,7 +209,7 @@ def test_a_failed_background_write_fails_the_fit_and_keeps_its_epochs(
             raise OperationalError("INSERT", {}, Exception("the database went away"))
         return real(experiment_id, attempt, batch)
 
-    monkeypatch.setattr(progress, "write_epochs", down_once_for_the_pulse)
+    monkeypatch.setattr(epoch_store, "write_epochs", down_once_for_the_pulse)
     experiment_id = new_experiment(epochs=50)
     writer = writer_for(experiment_id, flush_seconds=0.02)
     with pytest.raises(OperationalError, match="the database went away"):

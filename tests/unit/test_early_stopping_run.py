@@ -9,7 +9,7 @@ import pytest
 from tests.helpers import circles_spec
 from tests.unit.conftest import clear_caches
 from tests.worker_run import run_spec
-from worker.training import progress
+from worker.training import epoch_store
 
 # min_delta 10 is an improvement no loss makes: the first epoch stays the best, so the stop
 # falls at a known epoch (1 + patience) whatever the numbers are.
@@ -60,16 +60,16 @@ def test_patience_longer_than_the_fit_runs_every_epoch(sqlite_db: str) -> None:
 
 
 def test_a_cancel_at_the_same_epoch_wins(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    write: Callable[[int, int | None, list[tuple[int, dict]]], progress.EpochState]
-    write = progress.write_epochs
+    write: Callable[[int, int | None, list[tuple[int, dict]]], epoch_store.EpochState]
+    write = epoch_store.write_epochs
 
     def cancel_at_2(
         experiment_id: int, attempt: int | None, rows: list[tuple[int, dict]]
-    ) -> progress.EpochState:
+    ) -> epoch_store.EpochState:
         state = write(experiment_id, attempt, rows)
-        return "cancelled" if rows[-1][0] == 2 else state
+        return epoch_store.EpochState.CANCELLED if rows[-1][0] == 2 else state
 
-    monkeypatch.setattr(progress, "write_epochs", cancel_at_2)
+    monkeypatch.setattr(epoch_store, "write_epochs", cancel_at_2)
     monkeypatch.setenv("FITQ_HISTORY_FLUSH_SECONDS", "0")  # each epoch written as it ends
     clear_caches()
     # patience 0: early stopping would also end the fit at epoch 2

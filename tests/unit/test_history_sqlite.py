@@ -14,7 +14,7 @@ from models.db import session_scope
 from models.settings import get_settings
 from models.tables import LOCAL_OWNER, EpochMetric, Experiment
 from tests.helpers import circles_spec
-from worker.training import progress
+from worker.training import epoch_store, lifecycle
 
 
 @pytest.fixture
@@ -30,10 +30,10 @@ def running(client: TestClient, epochs: int) -> int:
         session.add(experiment)
         session.flush()
         experiment_id = experiment.id
-    assert progress.claim(experiment_id, "w") is not None
+    assert lifecycle.claim(experiment_id, "w") is not None
     for epoch in range(1, epochs + 1):
         loss = None if epoch == 7 else 1 / math.sqrt(epoch)
-        progress.record_epoch(experiment_id, epoch, {"loss": loss, "val_loss": 0.5})
+        epoch_store.record_epoch(experiment_id, epoch, {"loss": loss, "val_loss": 0.5})
     return experiment_id
 
 
@@ -61,11 +61,11 @@ def test_the_series_cache_extends_replaces_and_reloads(client: TestClient) -> No
         return [round(v, 3) for v in np.nan_to_num(series.values, nan=-1.0)]
 
     assert loss() == [1.0, 0.707, 0.577, 0.5, 0.447]
-    progress.record_epoch(experiment_id, 5, {"loss": 9.0})  # a retried write of the newest
-    progress.record_epoch(experiment_id, 6, {"loss": 8.0})
+    epoch_store.record_epoch(experiment_id, 5, {"loss": 9.0})  # a retried write of the newest
+    epoch_store.record_epoch(experiment_id, 6, {"loss": 8.0})
     assert loss() == [1.0, 0.707, 0.577, 0.5, 9.0, 8.0]
-    progress.resume_at(experiment_id, 3)  # as a new claim does: rows after 3 go
-    progress.record_epoch(experiment_id, 4, {"loss": 0.25})
+    lifecycle.resume_at(experiment_id, 3)  # as a new claim does: rows after 3 go
+    epoch_store.record_epoch(experiment_id, 4, {"loss": 0.25})
     assert loss(attempts=2) == [1.0, 0.707, 0.577, 0.25]
 
 
@@ -83,7 +83,7 @@ def test_a_rewritten_epoch_replaces_the_stored_one_on_sqlite(client: TestClient)
     # that was not acknowledged) is redone as a replacement, rows and chunks alike.
     experiment_id = running(client, 3)
     again = [(epoch, {"loss": 0.1 + epoch, "val_loss": 0.25}) for epoch in (2, 3, 4)]
-    assert progress.write_epochs(experiment_id, None, again) == "ok"
+    assert epoch_store.write_epochs(experiment_id, None, again) == "ok"
     history = client.get(f"/experiments/{experiment_id}/history").json()
     assert [(row["epoch"], row["loss"], row["val_loss"]) for row in history] == [
         (1, 1.0, 0.5),

@@ -13,7 +13,7 @@ from models.settings import get_settings
 from models.tables import EpochMetric, Experiment
 from tests.helpers import circles_spec
 from worker import shutdown
-from worker.training import progress
+from worker.training import epoch_store
 from worker.training.build import build_model
 from worker.training.checkpoint import restore, save_atomically
 from worker.training.data import load_dataset
@@ -73,21 +73,21 @@ def test_a_warm_shutdown_hands_back_and_the_next_run_resumes(
     monkeypatch.setenv("FITQ_HISTORY_FLUSH_SECONDS", "0")  # each epoch written as it ends
     get_settings.cache_clear()
     experiment_id = queue(tiny_spec(8))
-    write = progress.write_epochs
+    write = epoch_store.write_epochs
 
     def shutdown_after_3(experiment_id: int, attempt: int | None, rows: list) -> Any:
         if rows[-1][0] == 3:
             monkeypatch.setattr(shutdown, "requested", lambda: True)
         return write(experiment_id, attempt, rows)
 
-    monkeypatch.setattr(progress, "write_epochs", shutdown_after_3)
+    monkeypatch.setattr(epoch_store, "write_epochs", shutdown_after_3)
     assert run_experiment(experiment_id) == "handed_back"
     experiment, epochs = read(experiment_id)
     assert (experiment.status, experiment.attempts, epochs) == ("queued", 0, [1, 2, 3])
     assert [epoch for epoch, _ in artifacts.checkpoints(experiment_id)] == [3]
 
     monkeypatch.setattr(shutdown, "requested", lambda: False)
-    monkeypatch.setattr(progress, "write_epochs", write)
+    monkeypatch.setattr(epoch_store, "write_epochs", write)
     assert run_experiment(experiment_id) == "succeeded"
     experiment, epochs = read(experiment_id)
     assert (experiment.status, experiment.attempts, epochs) == ("succeeded", 1, list(range(1, 9)))

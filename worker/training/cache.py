@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from worker.training.data import LoadedData, buffers
+from worker.training.splits import LoadedData, buffers
 
 log = logging.getLogger(__name__)
 

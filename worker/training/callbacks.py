@@ -13,8 +13,10 @@ import keras
 
 from models.tables import utcnow
 from worker import shutdown
-from worker.training import progress
+from worker.training import epoch_store
 from worker.training.checkpoint import Checkpointer
+from worker.training.epoch_store import EpochState
+from worker.training.fit_end import StopReason
 from worker.training.pulse import Pulse
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ class EpochWriter(keras.callbacks.Callback):
     When a write or a beat finds the job cancelled or taken over, the fit stops; a partial
     epoch is not recorded. `stop_reason` says why the fit stopped: cancelled, diverged,
     shutdown, or lost (another attempt owns the job now). A background write that fails
-    (the database gone for longer than progress.retrying waits) keeps its rows and fails the
+    (the database gone for longer than db_retry.retrying waits) keeps its rows and fails the
     fit at its next epoch end, as a write in the fit would have.
 
     Only the training thread touches `self.model`: it sets `model.stop_training` at the next
@@ -68,7 +70,7 @@ class EpochWriter(keras.callbacks.Callback):
         self.attempt = attempt
         self.checkpointer = checkpointer
         self.flush_seconds = flush_seconds
-        self.stop_reason: str | None = None
+        self.stop_reason: StopReason | None = None
         self.diverged_epoch: int | None = None
         self.first_epoch_at: datetime | None = None
         # Epochs not written yet, as (epoch, Keras's logs): appended by the fit, taken by
@@ -137,18 +139,20 @@ class EpochWriter(keras.callbacks.Callback):
         if not (diverged or checkpoint_due or shutdown.requested() or self.flush_seconds == 0):
             return  # the Pulse writes it
         state = self.flush()
-        if state == "lost":
-            self._stop("lost")
+        if state == EpochState.LOST:
+            self._stop(StopReason.LOST)
             return
         if diverged:
             self.diverged_epoch = number
-            self._stop("diverged")
+            self._stop(StopReason.DIVERGED)
             return
-        if state == "cancelled":
-            self._stop("cancelled")
+        if state == EpochState.CANCELLED:
+            self._stop(StopReason.CANCELLED)
         elif shutdown.requested():
-            self._stop("shutdown")
-        if self.checkpointer is not None and (checkpoint_due or self.stop_reason == "shutdown"):
+            self._stop(StopReason.SHUTDOWN)
+        if self.checkpointer is not None and (
+            checkpoint_due or self.stop_reason == StopReason.SHUTDOWN
+        ):
             # A hand-back resumes from here, so it forces one.
             self.checkpointer.save(self.model, number)
 
@@ -160,8 +164,8 @@ class EpochWriter(keras.callbacks.Callback):
     def close(self) -> None:
         """Stop the pulse and write what is pending."""
         self._pulse.stop()
-        if self.stop_reason != "lost" and self.flush() == "lost":
-            self.stop_reason = "lost"
+        if self.stop_reason != StopReason.LOST and self.flush() == EpochState.LOST:
+            self.stop_reason = StopReason.LOST
 
     def close_after_failure(self) -> None:
         """Keep the history up to a failed fit, without hiding the fit's own error."""
@@ -172,7 +176,7 @@ class EpochWriter(keras.callbacks.Callback):
                 "experiment %s: epochs before the failure not written", self.experiment_id
             )
 
-    def flush(self) -> progress.EpochState:
+    def flush(self) -> epoch_store.EpochState:
         """Write the pending epochs now (with the heartbeat), after any write under way."""
         with self._write_lock:
             return self._write_pending()
@@ -194,30 +198,30 @@ class EpochWriter(keras.callbacks.Callback):
         if self._due():
             self._calm = False
 
-    def _beat(self) -> progress.EpochState:
+    def _beat(self) -> epoch_store.EpochState:
         """The Pulse thread's beat: the pending epochs with the heartbeat, or the heartbeat
         alone. A failed write keeps its rows for the fit's own write (see _epoch_end), and
         this thread only beats from then on."""
         with self._write_lock:
             due = self._written == 0 or time.monotonic() - self._last_write >= self.flush_seconds
             if self._failure is not None or not self._pending or not due:
-                return progress.heartbeat(self.experiment_id, self.attempt)
+                return epoch_store.heartbeat(self.experiment_id, self.attempt)
             try:
                 return self._write_pending()
             except Exception as exc:  # raised in the fit's thread at its next epoch end
                 log.warning("experiment %s: background write failed: %s", self.experiment_id, exc)
                 self._failure = exc
                 self._calm = False
-                return "ok"
+                return epoch_store.EpochState.OK
 
-    def _write_pending(self) -> progress.EpochState:
+    def _write_pending(self) -> epoch_store.EpochState:
         """Under _write_lock. Takes the rows the fit has appended so far (it may append more
         meanwhile) and writes them."""
         rows = [self._pending.popleft() for _ in range(len(self._pending))]
         if not rows:
-            return "ok"
+            return epoch_store.EpochState.OK
         try:
-            state = progress.write_epochs(self.experiment_id, self.attempt, rows)
+            state = epoch_store.write_epochs(self.experiment_id, self.attempt, rows)
         except Exception:
             self._pending.extendleft(reversed(rows))  # back in front of any appended since
             raise
@@ -225,13 +229,13 @@ class EpochWriter(keras.callbacks.Callback):
         self._last_write = time.monotonic()
         return state
 
-    def request_stop(self, reason: str) -> None:
+    def request_stop(self, reason: StopReason | EpochState) -> None:
         """From the Pulse thread: note why; the training thread stops the fit (see above)."""
         if self.stop_reason is None:
-            self.stop_reason = reason
+            self.stop_reason = StopReason(reason)  # a beat's CANCELLED or LOST, by value
         self._calm = False
 
-    def _stop(self, reason: str) -> None:
+    def _stop(self, reason: StopReason) -> None:
         self.request_stop(reason)
         self.model.stop_training = True
 

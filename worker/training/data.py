@@ -1,89 +1,27 @@
-"""The dataset registry: each spec dataset name maps to a loader returning raw splits; the
-shared code here truncates, standardizes and decides what the test split is used for.
+"""A job's dataset: loaded through the registry (dataset_registry.py), truncated,
+standardized, its held-out part put to validation or test, and cached in this process."""
 
-Features are numpy arrays; multi-hot text asked for as "words" is int32 word indices per row,
--1 padded (word_kernels.py), with `width` the multi-hot width the model sees."""
-
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import numpy as np
 
 from models.settings import get_settings
 from models.spec_datasets import DatasetSpec, _Generated
+
+# The loader modules register themselves in dataset_registry when imported.
+from worker.training import datasets_keras, datasets_sklearn, datasets_upload  # noqa: F401
+from worker.training.cache import DatasetCache
+from worker.training.dataset_registry import loader_for, registered
 from worker.training.sparse_input import InputEncoding
+from worker.training.splits import LoadedData, Pair, RawSplits, buffers
 
-if TYPE_CHECKING:
-    from worker.training.cache import DatasetCache
-
-Pair = tuple[np.ndarray, np.ndarray]
-
-
-@dataclass(frozen=True)
-class RawSplits:
-    """What a loader returns: training arrays and, if the dataset has one, a test split."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray | None = None
-    y_test: np.ndarray | None = None
-    width: int | None = None  # word-index rows: the multi-hot width they stand for
-
-
-@dataclass(frozen=True)
-class LoadedData:
-    x_train: np.ndarray
-    y_train: np.ndarray
-    validation: Pair | None = None
-    test: Pair | None = None
-    width: int | None = None
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """The rows' shape as the model's spec sees them (multi-hot width for word indices)."""
-        if self.width is not None:
-            return (self.width,)
-        return tuple(int(d) for d in self.x_train.shape[1:])
-
-    @property
-    def nbytes(self) -> int:
-        return sum(int(a.nbytes) for a in buffers(self))
-
-
-def buffers(data: LoadedData) -> list[np.ndarray]:
-    """Every numpy array the data holds."""
-    return [data.x_train, data.y_train, *(data.validation or ()), *(data.test or ())]
-
-
-_REGISTRY: dict[str, Callable[..., RawSplits]] = {}
-_ENCODED: set[str] = set()  # loaders that take encoding="words"
-_cache: "DatasetCache | None" = None
-F = TypeVar("F", bound=Callable[..., RawSplits])
-
-
-def register(*names: str, encodings: bool = False) -> Callable[[F], F]:
-    """`encodings`: the loader also takes encoding="words" (see sparse_input.py)."""
-
-    def add(loader: F) -> F:
-        for name in names:
-            _REGISTRY[name] = loader
-            if encodings:
-                _ENCODED.add(name)
-        return loader
-
-    return add
-
-
-def registered() -> set[str]:
-    return set(_REGISTRY)
+__all__ = ["LoadedData", "Pair", "RawSplits", "buffers", "load_dataset", "registered"]
+_cache: DatasetCache | None = None
 
 
 def load_dataset(spec: DatasetSpec, encoding: InputEncoding = "dense") -> LoadedData:
     """The preprocessed dataset, from this process's cache when a recent job used it; with
     `encoding` "words", its multi-hot rows as word indices (cached apart from the dense ones)."""
-    from worker.training.cache import DatasetCache
-
     global _cache
     if drawn_per_run(spec):
         return load_uncached(spec, encoding)
@@ -102,17 +40,9 @@ def drawn_per_run(spec: DatasetSpec) -> bool:
 
 
 def load_uncached(spec: DatasetSpec, encoding: InputEncoding = "dense") -> LoadedData:
-    # Importing the loader modules fills the registry (they register themselves).
-    from worker.training import datasets_keras, datasets_sklearn, datasets_upload  # noqa: F401
-
-    try:
-        loader = _REGISTRY[spec.name]
-    except KeyError:
-        raise ValueError(f"dataset '{spec.name}' has no loader in this worker") from None
+    loader = loader_for(spec.name, encoding)
     if encoding == "dense":
         return arrange(spec, loader(spec))
-    if spec.name not in _ENCODED:
-        raise ValueError(f"dataset '{spec.name}' has no {encoding} encoding")
     return arrange(spec, loader(spec, encoding=encoding))
 
 

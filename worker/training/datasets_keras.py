@@ -25,8 +25,9 @@ from models.spec_datasets import (
     ReutersDataset,
     _Text,
 )
-from worker.training.data import RawSplits, register
+from worker.training.dataset_registry import register
 from worker.training.sparse_input import InputEncoding
+from worker.training.splits import RawSplits
 
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 CIFAR10_ORIGIN = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"

@@ -23,7 +23,8 @@ from models.spec_datasets import (
     _Bundled,
     _Generated,
 )
-from worker.training.data import RawSplits, register
+from worker.training.dataset_registry import register
+from worker.training.splits import RawSplits
 
 
 def _first_n_train(spec: _Generated, x: np.ndarray, y: np.ndarray) -> RawSplits:

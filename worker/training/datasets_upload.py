@@ -7,7 +7,8 @@ from models.db import session_scope
 from models.settings import get_settings
 from models.spec_datasets import UploadedDataset
 from models.tables import Dataset
-from worker.training.data import RawSplits, register
+from worker.training.dataset_registry import register
+from worker.training.splits import RawSplits
 
 
 @register("upload")

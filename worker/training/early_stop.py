@@ -4,7 +4,7 @@ deserialized), and the words the experiment keeps when it stopped the fit."""
 import keras
 
 from models.spec_early_stopping import EarlyStoppingSpec
-from worker.training.progress import EarlyStop
+from worker.training.lifecycle import EarlyStop
 
 
 class EarlyStopper(keras.callbacks.EarlyStopping):

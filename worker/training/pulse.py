@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from worker.training.progress import EpochState
+from worker.training.epoch_store import EpochState
 
 
 class Pulse:
@@ -23,7 +23,7 @@ class Pulse:
         name: str,
         every_seconds: float,
         beat: Callable[[], EpochState],
-        on_stop: Callable[[str], None],
+        on_stop: Callable[[EpochState], None],
         tick: Callable[[], None] | None = None,
         tick_seconds: float = 1.0,
     ) -> None:
@@ -65,13 +65,13 @@ class Pulse:
             # after it, and writes what it was for.
             nudged, self._nudged = self._nudged, False
             started = time.thread_time()
-            state: EpochState = "ok"
+            state = EpochState.OK
             if self.tick is not None:
                 self.tick()
             if nudged or time.monotonic() >= next_beat:
                 state = self.beat()
                 next_beat = time.monotonic() + self.every_seconds
             self.cpu_seconds += time.thread_time() - started
-            if state != "ok":
+            if state != EpochState.OK:
                 self.on_stop(state)
                 return

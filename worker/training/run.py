@@ -7,6 +7,7 @@ import socket
 import sys
 import time
 from dataclasses import replace
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 import keras
@@ -16,29 +17,42 @@ from models import artifacts
 from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
 from models.tables import ExperimentStatus
-from worker.training import progress, trainers
+from worker.training import epoch_store, lifecycle, trainers
 from worker.training.build import build_model, downloadable
 from worker.training.checkpoint import Checkpointer, restore, save_atomically
 from worker.training.data import LoadedData, load_dataset
-from worker.training.fit_end import FitEnd
+from worker.training.fit_end import FitEnd, StopReason
 from worker.training.sparse_input import input_encoding
 from worker.training.targets import shape_targets
 from worker.training.trainers import TrainerRecord
 from worker.training.versions import versions
 
 log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """How a job's run ended: a final status, handed back on a warm shutdown (queued again),
+    or not ours (finished, held by another worker, or taken over while it ran)."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    HANDED_BACK = "handed_back"
+    NOT_OURS = "not_ours"
+
+
 # Lines of TensorFlow's embedded graph tracebacks ("File ...", indented code, node names).
 _TRACEBACK_LINE = re.compile(r"^\s|most recent call last|^Traceback")
 
 
-def run_experiment(experiment_id: int) -> str:
-    """Run one job; return its outcome (a final status, 'handed_back' or 'not_ours')."""
-    claimed = progress.claim(experiment_id, socket.gethostname())
+def run_experiment(experiment_id: int) -> Outcome:
+    """Run one job; return how it ended."""
+    claimed = lifecycle.claim(experiment_id, socket.gethostname())
     if claimed is None:
         log.info(
             "experiment %s is not ours to run (finished or held); nothing to do", experiment_id
         )
-        return "not_ours"
+        return Outcome.NOT_OURS
     settings = get_settings()
     attempt = claimed.attempt
     try:
@@ -46,7 +60,7 @@ def run_experiment(experiment_id: int) -> str:
     except Exception as exc:
         log.exception("experiment %s failed", experiment_id)
         message = readable_error(exc, settings.max_error_chars)
-        progress.finish(
+        lifecycle.finish(
             experiment_id,
             ExperimentStatus.FAILED,
             message,
@@ -54,26 +68,26 @@ def run_experiment(experiment_id: int) -> str:
             backend=keras.backend.backend(),
         )
         _tidy(experiment_id, settings)
-        return ExperimentStatus.FAILED.value
+        return Outcome.FAILED
     end, model = fitted.end, fitted.model
-    if end.stop_reason == "lost":
+    if end.stop_reason == StopReason.LOST:
         log.warning("experiment %s was taken over by another attempt; stopping", experiment_id)
-        return "not_ours"
-    if end.stop_reason == "shutdown":
+        return Outcome.NOT_OURS
+    if end.stop_reason == StopReason.SHUTDOWN:
         log.info("experiment %s handed back: the worker is shutting down", experiment_id)
-        progress.requeue(experiment_id, attempt)
-        return "handed_back"
+        lifecycle.requeue(experiment_id, attempt)
+        return Outcome.HANDED_BACK
     status, error = ExperimentStatus.SUCCEEDED, None
-    if end.stop_reason == "diverged":
+    if end.stop_reason == StopReason.DIVERGED:
         status = ExperimentStatus.FAILED
         error = f"diverged: the loss became NaN or infinite at epoch {end.diverged_epoch}"
-    elif end.stop_reason == "cancelled":
+    elif end.stop_reason == StopReason.CANCELLED:
         status = ExperimentStatus.CANCELLED
     else:
         # The final model before the status: a succeeded experiment always has one.
         final = downloadable(model, ExperimentSpec.model_validate(claimed.spec))
         save_atomically(final, artifacts.final_model_path(experiment_id))
-    progress.finish(
+    lifecycle.finish(
         experiment_id,
         status,
         error,
@@ -83,7 +97,7 @@ def run_experiment(experiment_id: int) -> str:
         backend=keras.backend.backend(),
     )
     _tidy(experiment_id, settings)
-    return status.value
+    return Outcome(status.value)
 
 
 def _tidy(experiment_id: int, settings: Settings) -> None:
@@ -92,7 +106,7 @@ def _tidy(experiment_id: int, settings: Settings) -> None:
 
 
 def _resume(
-    experiment_id: int, claimed: progress.Claim, model: keras.Model, spec: ExperimentSpec
+    experiment_id: int, claimed: lifecycle.Claim, model: keras.Model, spec: ExperimentSpec
 ) -> int:
     """Load the latest checkpoint, if any, and cut the history back to it; the epoch to
     continue from (0: from the start). A checkpoint past the recorded history is not this
@@ -106,7 +120,7 @@ def _resume(
         start, path = found[-1]
         restore(model, path, saved_as=lambda m: downloadable(m, spec))
         log.info("experiment %s resumed from epoch %s (attempt %s)", experiment_id, start, attempt)
-    progress.resume_at(experiment_id, start)
+    lifecycle.resume_at(experiment_id, start)
     return start
 
 
@@ -117,10 +131,10 @@ class Fitted(NamedTuple):
     trainer: TrainerRecord
 
 
-def _fit(experiment_id: int, claimed: progress.Claim, settings: Settings) -> Fitted:
+def _fit(experiment_id: int, claimed: lifecycle.Claim, settings: Settings) -> Fitted:
     spec = ExperimentSpec.model_validate(claimed.spec)
     attempt = claimed.attempt
-    progress.record_versions(experiment_id, attempt, versions())
+    lifecycle.record_versions(experiment_id, attempt, versions())
     _seed(spec.fit.seed)  # a generated dataset without a random_state draws from it
     # Keras's own answer, however the backend was chosen (KERAS_BACKEND, keras.json, settings).
     encoding = input_encoding(spec, keras.backend.backend(), on_cpu=_on_cpu())
@@ -193,7 +207,7 @@ def _evaluate(
     """The held-out test evaluation (with the best weights when early stopping restored them)."""
     x_test, y_test = test
     scores = model.evaluate(x_test, y_test, batch_size=batch_size, verbose=0, return_dict=True)
-    progress.store_test_metrics(experiment_id, progress.clean_metrics(scores))
+    lifecycle.store_test_metrics(experiment_id, epoch_store.clean_metrics(scores))
 
 
 def _shape_for(model: keras.Model, spec: ExperimentSpec, data: LoadedData) -> LoadedData:

@@ -10,7 +10,7 @@ import keras
 
 from models.settings import Settings
 from models.spec import ExperimentSpec
-from worker.training import progress
+from worker.training import epoch_store, lifecycle
 from worker.training.checkpoint import Checkpointer
 from worker.training.data import LoadedData
 from worker.training.fit_end import FitEnd
@@ -68,20 +68,20 @@ def train(
     if compiled is not None:
         ready = compiled.ready
         record = TrainerRecord("compiled", round(ready.compile_seconds, 4), ready.source)
-        progress.record_trainer(experiment_id, attempt, record.as_json())
+        lifecycle.record_trainer(experiment_id, attempt, record.as_json())
         from worker.training.compiled.trainer import Job
 
         job = Job(
             name=str(experiment_id),
-            write=partial(progress.write_epochs, experiment_id, attempt),
-            beat=partial(progress.heartbeat, experiment_id, attempt),
+            write=partial(epoch_store.write_epochs, experiment_id, attempt),
+            beat=partial(epoch_store.heartbeat, experiment_id, attempt),
             flush_seconds=settings.history_flush_seconds,
             check_seconds=settings.cancel_check_seconds,
             checkpointer=checkpointer,
         )
         return compiled.run(initial_epoch, job), record
     record = TrainerRecord("fit", fallback=reason)
-    progress.record_trainer(experiment_id, attempt, record.as_json())
+    lifecycle.record_trainer(experiment_id, attempt, record.as_json())
     end = fit_with_keras(
         model,
         spec,

@@ -19,7 +19,6 @@ import numpy as np
 from models.spec import ExperimentSpec
 from models.tables import utcnow
 from worker import shutdown
-from worker.training import progress
 from worker.training.checkpoint import Checkpointer
 from worker.training.compiled import program, programs, stopping
 from worker.training.compiled.chunks import ChunkSizer
@@ -31,7 +30,8 @@ from worker.training.compiled.state import (
     sync,
 )
 from worker.training.early_stop import outcome as early_stop_outcome
-from worker.training.fit_end import FitEnd
+from worker.training.epoch_store import EpochState
+from worker.training.fit_end import FitEnd, StopReason
 from worker.training.pulse import Pulse
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ class Job:
     them) with a heartbeat, `beat` beats alone; both answer whether to go on."""
 
     name: str
-    write: Callable[[list[tuple[int, dict]]], progress.EpochState]
-    beat: Callable[[], progress.EpochState]
+    write: Callable[[list[tuple[int, dict]]], EpochState]
+    beat: Callable[[], EpochState]
     flush_seconds: float
     check_seconds: float
     checkpointer: Checkpointer | None = None
@@ -109,7 +109,7 @@ class _Host:
         self.epochs = fit.spec.fit.epochs
         self.sizer = ChunkSizer(job.flush_seconds, CAPACITY)
         self.end = FitEnd()
-        self._noted: str | None = None  # a stop the Pulse found (cancel, lost)
+        self._noted: EpochState | None = None  # a stop the Pulse found (cancel, lost)
         self._early = False  # early stopping ended the fit
         self._lock = threading.Lock()  # a beat and a write never overlap
         self._spent = 0.0
@@ -151,24 +151,24 @@ class _Host:
         return new_state, new_stop, epoch
 
     def _after_write(
-        self, answer: progress.EpochState, rows: list, state: tuple, stop: Any, epoch: int
+        self, answer: EpochState, rows: list, state: tuple, stop: Any, epoch: int
     ) -> None:
         """What the chunk's end decides, in the order the Keras callback decides it."""
-        if answer == "lost" or self._noted == "lost":
-            self.end.stop_reason = "lost"
+        if EpochState.LOST in (answer, self._noted):
+            self.end.stop_reason = StopReason.LOST
             return
         loss = rows[-1][1].get("loss")
         if loss is not None and not np.isfinite(loss):
-            self.end.stop_reason, self.end.diverged_epoch = "diverged", epoch
+            self.end.stop_reason, self.end.diverged_epoch = StopReason.DIVERGED, epoch
             return
-        if answer == "cancelled" or self._noted == "cancelled":
-            self.end.stop_reason = "cancelled"
+        if EpochState.CANCELLED in (answer, self._noted):
+            self.end.stop_reason = StopReason.CANCELLED
         elif shutdown.requested() and not self._early and epoch < self.epochs:
             # Handed back only with epochs left: a finished fit is recorded as such.
-            self.end.stop_reason = "shutdown"
+            self.end.stop_reason = StopReason.SHUTDOWN
         checkpointer = self.job.checkpointer
         due = checkpointer is not None and checkpointer.due()
-        if checkpointer is not None and (due or self.end.stop_reason == "shutdown"):
+        if checkpointer is not None and (due or self.end.stop_reason == StopReason.SHUTDOWN):
             sync(self.model, state)
             checkpointer.save(self.model, epoch)
 
@@ -191,11 +191,11 @@ class _Host:
                 epochs=self.epochs,
             )
 
-    def _beat(self) -> progress.EpochState:
+    def _beat(self) -> EpochState:
         with self._lock:
             return self.job.beat()
 
-    def _note(self, reason: str) -> None:
+    def _note(self, reason: EpochState) -> None:
         self._noted = reason
 
 
