@@ -35,7 +35,7 @@ BIGGER_EXAMPLE: dict[str, Any] = {
 
 
 class DiagnosisRulesRead(BaseModel):
-    """The parameters the rules applied (see the README's diagnosis section)."""
+    """The parameters the rules applied (see docs/plots-and-diagnosis.md, "Diagnosis")."""
 
     min_epochs: int = Field(description="Fewer finished epochs: insufficient_data")
     divergence_factor: float = Field(description="Training loss above this times epoch 1's")

@@ -1,4 +1,4 @@
-"""The one Settings class. Every variable is documented in README.md and .env.example."""
+"""The one Settings class. Each variable is documented in docs/configuration.md and .env.example."""
 
 from functools import lru_cache
 from pathlib import Path

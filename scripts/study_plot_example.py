@@ -1,4 +1,4 @@
-"""Draws docs/study_plot.png, the README's example study plot, from the five IMDB runs of
+"""Draws docs/study_plot.png (shown in docs/plots-and-diagnosis.md) from the five IMDB runs of
 the "overfit and underfit" notebook (their published Keras logs, parsed into
 tests/fixtures/imdb_notebook/ by tests/fixtures/make_imdb_notebook.py).
 

@@ -25,7 +25,7 @@ _MAX_LISTED_COLUMNS = 50
 Row = tuple[int, list[str]]  # (line number, cells)
 
 
-# The parse's peak memory is at most this many times the file's size (stated in README.md).
+# The parse's peak memory is at most this many times the file's size (stated in docs/spec.md).
 MEMORY_FACTOR = 3
 
 

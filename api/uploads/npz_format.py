@@ -23,7 +23,7 @@ _HEADER_READERS = {
 }  # bool, signed, unsigned, float: no objects, strings or complex
 
 
-# The parse's peak memory is at most this many times the arrays' unpacked size (README.md).
+# The parse's peak memory is at most this many times the arrays' unpacked size (docs/spec.md).
 MEMORY_FACTOR = 2
 
 

@@ -206,7 +206,7 @@ def coloured_pixels(response: Any, colour: tuple[float, ...]) -> int:
 
 
 def test_grid_png_draws_one_line_per_variant(client: TestClient) -> None:
-    # The README's study: wide and narrow over dropout rates, 2 repeats; their trends run
+    # The study of docs/studies.md: wide and narrow over dropout rates, 2 repeats; their trends run
     # opposite, so a mean over both variants would be a flat line of mixed points.
     field = "model.layers[1].rate"
     best = {("wide", 0.0): 0.660, ("wide", 0.4): 0.700, ("narrow", 0.0): 0.712,

@@ -105,7 +105,7 @@ def variant_run(variant: str, rate: float, *val_losses: float) -> Run:
 
 
 def test_grid_points_draw_one_line_per_variant_never_mixing_them() -> None:
-    # The README's study: wide and narrow over dropout rates, trends running opposite.
+    # The study of docs/studies.md: wide and narrow over dropout rates, trends running opposite.
     runs = [
         variant_run("wide", 0.0, 0.9, 0.66), variant_run("wide", 0.0, 0.66),
         variant_run("narrow", 0.0, 0.712), variant_run("narrow", 0.0, 0.8, 0.712),

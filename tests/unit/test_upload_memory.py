@@ -1,4 +1,4 @@
-"""The upload parsers stay within a stated multiple of the file (README.md, Your own data):
+"""The upload parsers stay within a stated multiple of the file (docs/spec.md, "Your own data"):
 measured with tracemalloc, which counts numpy's and Python's allocations alike."""
 
 import io

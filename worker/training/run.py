@@ -181,7 +181,7 @@ def _fit(experiment_id: int, claimed: lifecycle.Claim, settings: Settings) -> Fi
 def _seed(seed: int | None) -> None:
     """Python's, numpy's and the backend's global generators, and Keras's own: on JAX the
     initializers and dropout layers take their seeds from Python's, the batch order from
-    numpy's (README, "Reproducibility")."""
+    numpy's (docs/operations.md, "Reproducibility")."""
     if seed is not None:
         keras.utils.set_random_seed(seed)
 

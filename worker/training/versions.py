@@ -1,5 +1,5 @@
 """The versions that run a job, recorded with each experiment: a seeded run repeats its
-history only with the same backend and versions (README, "Reproducibility")."""
+history only with the same backend and versions (docs/operations.md, "Reproducibility")."""
 
 import functools
 import importlib
