@@ -1,54 +1,7 @@
-"""Diagnosis of over- and underfitting from an experiment's history.
-
-Pure Python and numpy: the API process imports it, and it never imports TensorFlow or Keras.
-`diagnose(rows)` reads history rows as GET /experiments/{id}/history returns them,
-{"epoch": 1, "loss": 0.54, "val_loss": 0.38, "accuracy": 0.80, "val_accuracy": 0.87, ...},
-and applies the rules below, in this order; the first that holds is the verdict.
-
-Input. Rows are taken in epoch order; rows without "loss" are ignored. The validation series
-is "val_loss" over the rows that have that key; the run has validation when at least
-MIN_EPOCHS rows have it. Null, NaN and infinite values are "not a number".
-
-1. diverged: some epoch's loss or val_loss is not a number, or some epoch's training loss is
-   more than DIVERGENCE_FACTOR (3) times the first epoch's. `diverged_epoch` is the first
-   such epoch.
-2. insufficient_data: fewer than MIN_EPOCHS (3) epochs.
-3. overfitting (only with validation): val_loss is smoothed by a centred running median of
-   SMOOTHING_WINDOW (3) epochs, the first and last epochs kept as they are, so that one noisy
-   epoch, up or down, changes nothing. Let min be the smallest smoothed value and m, of the
-   epochs where the smoothed curve equals min, the one with the lowest raw val_loss (the
-   earliest on ties; a median turns a sharp bottom into two equal epochs). The run overfits
-   when, after m, OVERFIT_PATIENCE (3) consecutive epochs have a smoothed val_loss above
-   min + OVERFIT_TOLERANCE (0.02) * |min| and the last of them has a lower training loss than
-   epoch m (both rising together is not overfitting). The count starts after the later of m
-   and the best epoch (below), so `overfitting_from_epoch`, the first epoch after that one,
-   always comes after the best epoch that the summary and the remedies name.
-4. still_improving: over the last STEEP_WINDOW (3) epochs (fewer when fewer were run) the
-   training loss fell on average by at least STEEP_DROP (0.01) of its first-epoch value per
-   epoch and was still falling at the last epoch (lower than the epoch before), and, with
-   validation, so did val_loss (measured against its own first value): both are still
-   falling steeply, so train longer.
-5. underfitting: the last training loss is at least HIGH_LOSS_FRACTION (0.5) of a reference:
-   the chance-level loss when it is known (ln 2 for binary crossentropy, ln C for crossentropy
-   over C classes: what guessing costs), otherwise the first epoch's loss. The gap to val_loss
-   is reported but not required to be small: a model that cannot fit its training data is
-   fixed first (capacity, epochs), whatever its validation loss.
-6. good_fit: none of the above.
-
-Reported numbers. best_epoch is the epoch with the lowest raw val_loss (the lowest training
-loss without validation), the earliest on ties. at_best and at_last hold the losses and the
-generalization gaps at the best and the last epoch: val_loss - loss, and for every metric that
-has a val_ twin, val - train for losses and train - val for accuracy-like metrics (accuracy,
-auc, precision, recall, ...), so a positive gap always means worse on validation.
-train_drop and val_drop are the per-epoch falls used by rule 4. With finished=False the
-diagnosis is provisional, and while epochs remain (epochs_total) "train longer" becomes
-"keep_training". Remedies come from models/diagnosis_advice.py, the result types from
-models/diagnosis_types.py.
-
-Known limits: a model that plateaus at a modest loss (MNIST's single softmax layer at about
-0.26 against a chance level of 2.3) reads as good_fit; only a comparison with a bigger model,
-which can go lower, shows that it underfits.
-"""
+"""Diagnosis of over- and underfitting from an experiment's history: `diagnose(rows)` takes
+history rows as GET /experiments/{id}/history returns them and applies the rules in order, the
+first that holds being the verdict. Pure Python and numpy (the API process imports it). The
+rules, the numbers reported and the known limits: docs/plots-and-diagnosis.md, "Diagnosis"."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass

@@ -23,39 +23,12 @@ log = logging.getLogger(__name__)
 
 
 class EpochWriter(keras.callbacks.Callback):
-    """Records a fit's epochs without making it wait for the database. Finished epochs are
-    kept in memory, and the Pulse thread, which beats every `check_seconds` or
-    `flush_seconds` if shorter, writes them with a beat once `flush_seconds` have passed
-    since the last write, in one transaction: the fit only appends a row. The first epoch is
-    written at once (a new job shows progress as soon as it has any), by the Pulse, nudged.
-    The fit itself writes, and waits, only where it must: before a checkpoint, on
-    divergence, on a warm shutdown, at the end, and every epoch when `flush_seconds` is 0.
-    Writes happen one at a time and in epoch order.
-
-    The fast path: an epoch with nothing due (the Pulse's ticks mark a checkpoint or a warm
-    shutdown due, a beat a stop or a failed write) and a finite loss only appends Keras's
-    logs (a new dict each epoch) to a deque, and the Pulse thread writes them as they are:
-    at millisecond epochs every microsecond here is a tenth of a percent of the fit
-    (BENCHMARKS.md, "Per-epoch overhead").
-
-    Rows before checkpoints: a checkpoint is only taken right after a write, of the epoch just
-    written, so a checkpoint is never ahead of the history (a crash leaves rows after the
-    last checkpoint, which the resume removes and rewrites).
-
-    When a write or a beat finds the job cancelled or taken over, the fit stops; a partial
-    epoch is not recorded. `stop_reason` says why the fit stopped: cancelled, diverged,
-    shutdown, or lost (another attempt owns the job now). A background write that fails
-    (the database gone for longer than db_retry.retrying waits) keeps its rows and fails the
-    fit at its next epoch end, as a write in the fit would have.
-
-    Only the training thread touches `self.model`: it sets `model.stop_training` at the next
-    batch's start when the Pulse asked for a stop, or at the epoch's end. On JAX, reading
-    `Callback.model` syncs the fit's state into the model's variables; done from the Pulse
-    thread between a step's dispatch (which donates its input buffers) and the trainer taking
-    the step's output, it put donated buffers back into the model, the next step failed with
-    "Buffer has been deleted or donated", and a cancelled job ended failed (half of the tries
-    in the e2e cancel test). A batch-start hook keeps Keras's asynchronous batch dispatch,
-    which only batch-end hooks turn off."""
+    """Records a fit's epochs without making it wait for the database: finished epochs are
+    kept in memory and written with a beat by the Pulse thread at most `flush_seconds`
+    apart; the fit itself writes only where it must (before a checkpoint, on divergence, on
+    a warm shutdown, at the end). Stops the fit on cancel, divergence, a lost claim or a warm
+    shutdown (`stop_reason`). Why each part is as it is (the fast path, rows before
+    checkpoints, only the training thread touching the model on JAX): docs/epoch-writes.md."""
 
     def __init__(
         self,
