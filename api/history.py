@@ -14,8 +14,8 @@ from sqlalchemy import ColumnElement, Integer, Row, Select, Text, any_, bindpara
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from api.lttb import largest_triangles
-from api.series import SeriesCache, last_epoch
+from api.core.lttb import largest_triangles
+from api.core.series import SeriesCache, last_epoch
 from models.tables import EpochMetric, Experiment
 
 

@@ -9,11 +9,12 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
-from api import errors, outage
-from api.admission import AdmissionMiddleware
-from api.body_limit import BodyLimitMiddleware
-from api.deps import get_owner
-from api.request_checks import check_request
+from api.core import errors, outage
+from api.core.admission import AdmissionMiddleware
+from api.core.body_limit import BodyLimitMiddleware
+from api.core.deps import get_owner
+from api.core.request_checks import check_request
+from api.core.schemas import ErrorRead, ValidationErrorRead
 from api.routers import (
     datasets,
     diagnosis,
@@ -25,7 +26,6 @@ from api.routers import (
     studies,
     validate,
 )
-from api.schemas import ErrorRead, ValidationErrorRead
 from models.db import MAX_CONNECTIONS
 from models.settings import get_settings
 

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import Header, Query, Response
 from matplotlib import __version__ as matplotlib_version
 
-from api.lru import ByteLRU
-from api.schemas import BINARY, ErrorRead
+from api.core.lru import ByteLRU
+from api.core.schemas import BINARY, ErrorRead
 
 # Per user (the routes need an API key), and to be revalidated on every use: the image
 # changes whenever an epoch lands.

@@ -17,8 +17,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.legend import Legend
 from PIL import Image
 
-from api.lttb import largest_triangles
-from api.series import Series
+from api.core.lttb import largest_triangles
+from api.core.series import Series
 
 TRAINING_STYLE = "-"
 VALIDATION_STYLE = "--"

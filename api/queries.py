@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api.list_filters import has_tag, name_contains
+from api.core.list_filters import has_tag, name_contains
 from api.schemas import ExperimentRead, ExperimentTimings, ExperimentTrainer
 from models import limits, shapes
 from models.settings import Settings, get_settings
@@ -65,7 +65,7 @@ def check_spec(
     check_dataset(session, spec.dataset, owner)
     input_shape = dataset_input_shape(session, spec.dataset, owner)
     if input_shape is not None:
-        shapes.check(input_shape, spec.model.layers)  # ShapeError -> 422, see api/errors.py
+        shapes.check(input_shape, spec.model.layers)  # ShapeError -> 422, see api/core/errors.py
     shapes.check_input_kind(spec.dataset, spec.model.layers)
     over = limits.problems(spec, input_shape, settings or get_settings())
     if over:

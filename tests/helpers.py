@@ -126,8 +126,8 @@ def migrate(url: str) -> None:
 
 def the_error(response: Any) -> dict[str, Any]:
     """The one entry of an error body, checked against the shape every error has
-    (api/schemas.py ErrorRead)."""
-    from api.schemas import ErrorRead
+    (api/core/schemas.py ErrorRead)."""
+    from api.core.schemas import ErrorRead
 
     body = response.json()
     ErrorRead.model_validate(body)

@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile
 from pydantic import StringConstraints
 
+from api.core.deps import DatasetDep, OwnerDep, SessionDep, SettingsDep
+from api.core.errors import ApiError
+from api.core.list_filters import NameQuery
+from api.core.schemas import NOT_FOUND, ErrorRead, ValidationErrorRead
 from api.dataset_schemas import DatasetPage, DatasetRead
-from api.deps import DatasetDep, OwnerDep, SessionDep, SettingsDep
-from api.errors import ApiError
-from api.list_filters import NameQuery
-from api.schemas import NOT_FOUND, ErrorRead, ValidationErrorRead
 from api.uploads import store
 from api.uploads.common import HeaderChoice, UploadError
 from api.uploads.limit import LimitedUploadRoute, too_large

@@ -6,10 +6,10 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from api import queries
-from api.deps import ExperimentDep, SessionDep
+from api.core.deps import ExperimentDep, SessionDep
+from api.core.schemas import NOT_FOUND
 from api.diagnosing import diagnose_experiment
 from api.diagnosis_schemas import DiagnosisRead
-from api.schemas import NOT_FOUND
 
 router = APIRouter(tags=["diagnosis"])
 

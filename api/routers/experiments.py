@@ -6,19 +6,12 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
 from api import history, queries
-from api.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep
-from api.errors import ApiError
-from api.idempotency import IdempotencyKeyHeader, create_once
-from api.list_filters import NameQuery, TagQuery
-from api.schemas import (
-    BINARY,
-    NOT_FOUND,
-    EpochRow,
-    ErrorRead,
-    ExperimentCreate,
-    ExperimentPage,
-    ExperimentRead,
-)
+from api.core.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep
+from api.core.errors import ApiError
+from api.core.idempotency import IdempotencyKeyHeader, create_once
+from api.core.list_filters import NameQuery, TagQuery
+from api.core.schemas import BINARY, NOT_FOUND, ErrorRead
+from api.schemas import EpochRow, ExperimentCreate, ExperimentPage, ExperimentRead
 from broker.door import enqueue_training
 from models.artifacts import final_model_path
 from models.tables import FINAL_STATUSES, Experiment, ExperimentStatus

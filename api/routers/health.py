@@ -4,7 +4,7 @@ is not, within a few seconds whatever is down (each check has a timeout)."""
 from fastapi import APIRouter, Response
 from sqlalchemy import text
 
-from api.outage import RETRY_AFTER_SECONDS
+from api.core.outage import RETRY_AFTER_SECONDS
 from api.schemas import ComponentHealth, HealthRead
 from broker import door
 from models.db import get_engine

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api import series
-from api.deps import ExperimentDep, PlotCacheDep, SeriesCacheDep, SessionDep
-from api.errors import ApiError
+from api.core import series
+from api.core.deps import ExperimentDep, PlotCacheDep, SeriesCacheDep, SessionDep
+from api.core.errors import ApiError
 from api.plot_cache import (
     Dpi,
     Height,

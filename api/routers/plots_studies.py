@@ -8,9 +8,10 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import series, study_queries
-from api.deps import OwnerDep, PlotCacheDep, SessionDep, StudyDep
-from api.errors import ApiError
+from api import study_queries
+from api.core import series
+from api.core.deps import OwnerDep, PlotCacheDep, SessionDep, StudyDep
+from api.core.errors import ApiError
 from api.plot_cache import Dpi, Height, IfNoneMatch, Width, cached_png, png_responses
 from api.plotting import base_metric, png_bytes, recorded_metrics
 from api.plotting_studies import compare_figure, grid_figure, study_figure

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
-from api.deps import OwnerDep, SessionDep, SettingsDep
-from api.errors import ApiError
-from api.idempotency import IdempotencyKeyHeader, create_once
+from api.core.deps import OwnerDep, SessionDep, SettingsDep
+from api.core.errors import ApiError
+from api.core.idempotency import IdempotencyKeyHeader, create_once
+from api.core.schemas import NOT_FOUND
 from api.queries import check_dataset, dataset_input_shape, owned_dataset
 from api.recipe_schemas import RecipeApply, RecipeRead
-from api.schemas import NOT_FOUND
 from api.studies import reads, recipes
 from api.studies.create import create_study
 from api.studies.heads import TaskError, task_of

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from api.deps import OwnerDep, SessionDep, SettingsDep, StudyDep
-from api.errors import ApiError
-from api.idempotency import IdempotencyKeyHeader, create_once
-from api.list_filters import NameQuery, TagQuery
-from api.schemas import NOT_FOUND, ErrorRead
+from api.core.deps import OwnerDep, SessionDep, SettingsDep, StudyDep
+from api.core.errors import ApiError
+from api.core.idempotency import IdempotencyKeyHeader, create_once
+from api.core.list_filters import NameQuery, TagQuery
+from api.core.schemas import NOT_FOUND, ErrorRead
 from api.studies import reads
 from api.studies.create import create_study as create
 from api.study_schemas import StudyCreate, StudyPage, StudyRead

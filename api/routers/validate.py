@@ -16,10 +16,11 @@ from redis.exceptions import TimeoutError as RedisTimeout
 from starlette.concurrency import run_in_threadpool
 
 from api import queries
-from api.deps import OwnerDep, SessionDep, SettingsDep
-from api.errors import ApiError
-from api.outage import BROKER, ServerDownError
-from api.schemas import ErrorRead, ExperimentCreate, ModelSummaryRead
+from api.core.deps import OwnerDep, SessionDep, SettingsDep
+from api.core.errors import ApiError
+from api.core.outage import BROKER, ServerDownError
+from api.core.schemas import ErrorRead
+from api.schemas import ExperimentCreate, ModelSummaryRead
 from broker import door
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from api.errors import clean_loc
+from api.core.errors import clean_loc
 from api.queries import check_spec
 from api.studies.expand import Origin, PlannedVariant, StudyInputError
 from api.studies.paths import Path, is_prefix, parse_path

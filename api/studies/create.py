@@ -111,7 +111,7 @@ def _request_order(error: StudyInputError) -> tuple[int, int]:
 
 
 def _invalid(errors: list[StudyInputError], body: dict[str, Any]) -> RequestValidationError:
-    """The same 422 body as any invalid request (api/errors.py turns loc into `path`)."""
+    """The same 422 body as any invalid request (api/core/errors.py turns loc into `path`)."""
     detail = [{"loc": ("body", *e.loc), "msg": e.message, "type": e.type} for e in errors]
     return RequestValidationError(detail, body=body)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api.list_filters import has_tag, name_contains
+from api.core.list_filters import has_tag, name_contains
 from api.studies.summary import summarize
 from api.study_queries import runs_by_variant
 from api.study_schemas import StudyBrief, StudyRead, StudyStatus

@@ -22,7 +22,7 @@ class UploadError(Exception):
         self.kind, self.msg, self.field, self.status, self.ctx = kind, msg, field, status, ctx
 
     def detail(self) -> list[dict[str, Any]]:
-        """The same shape as api/errors.py gives request validation errors."""
+        """The same shape as api/core/errors.py gives request validation errors."""
         loc = ["body", self.field]
         return [
             {"path": self.field, "msg": self.msg, "type": self.kind, "loc": loc, "ctx": self.ctx}

@@ -11,7 +11,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.types import Message, Receive
 
-from api.errors import ApiError
+from api.core.errors import ApiError
 from models.settings import get_settings
 
 # Room for the multipart envelope and the small form fields besides the file itself; the

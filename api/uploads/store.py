@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from api.list_filters import name_contains
+from api.core.list_filters import name_contains
 from api.uploads.common import ParsedDataset
 from models.tables import Dataset
 

@@ -1,4 +1,4 @@
-from api.lru import ByteLRU
+from api.core.lru import ByteLRU
 from api.plot_cache import etag, etag_matches
 
 

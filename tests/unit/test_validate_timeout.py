@@ -8,7 +8,7 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 from fastapi.testclient import TestClient
 
 from api import queries
-from api.deps import get_owner, get_session
+from api.core.deps import get_owner, get_session
 from api.main import create_app
 from broker import door
 from tests.helpers import circles_spec, the_error

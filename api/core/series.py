@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, Float, LargeBinary, func, literal, select
 from sqlalchemy.orm import Session
 
-from api.lru import ByteLRU
+from api.core.lru import ByteLRU
 from models.series_chunks import Chunk, unpack
 from models.tables import EpochMetric, Experiment, MetricChunk
 

@@ -7,10 +7,10 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from api.errors import ApiError
-from api.keys import owner_of
+from api.core.errors import ApiError
+from api.core.keys import owner_of
+from api.core.series import SeriesCache
 from api.plot_cache import PlotCache
-from api.series import SeriesCache
 from models.db import get_sessionmaker
 from models.settings import Settings, get_settings
 from models.tables import LOCAL_OWNER, Dataset, Experiment, Study

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
-from api.errors import error_item
+from api.core.errors import error_item
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5

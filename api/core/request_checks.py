@@ -19,7 +19,7 @@ from fastapi.dependencies.utils import get_flat_params
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from api.errors import ApiError
+from api.core.errors import ApiError
 from models.spec_base import NUL_MESSAGE, NUL_TYPE
 
 MAX_JSON_DEPTH = 32

@@ -8,7 +8,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ApiError
+from api.core.errors import ApiError
 from models.settings import get_settings
 
 UPLOADS = frozenset({("POST", "/datasets")})
