@@ -207,29 +207,6 @@ class EpochRow(BaseModel):
     epoch: int
 
 
-class ComponentHealth(BaseModel):
-    ok: bool
-    error: str | None = None
-
-
-class HealthRead(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "status": "ok",
-                    "database": {"ok": True, "error": None},
-                    "broker": {"ok": True, "error": None},
-                }
-            ]
-        }
-    )
-
-    status: str = Field(examples=["ok"], description="ok, or degraded when a dependency is down")
-    database: ComponentHealth
-    broker: ComponentHealth
-
-
 class LayerSummary(BaseModel):
     name: str
     type: str
