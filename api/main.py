@@ -15,16 +15,15 @@ from api.core.body_limit import BodyLimitMiddleware
 from api.core.deps import get_owner
 from api.core.request_checks import check_request
 from api.core.schemas import ErrorRead, ValidationErrorRead
+from api.experiments import router as experiments
 from api.health import router as health
 from api.routers import (
     datasets,
     diagnosis,
-    experiments,
     plots,
     plots_studies,
     recipes,
     studies,
-    validate,
 )
 from models.db import MAX_CONNECTIONS
 from models.settings import get_settings
@@ -100,7 +99,7 @@ def create_app() -> FastAPI:
     unauthorized: dict[int | str, dict[str, Any]] = {
         401: {"model": ErrorRead, "description": "No API key, or an unknown or revoked one"}
     }
-    for module in (validate, experiments, plots, studies, recipes, plots_studies, diagnosis):
+    for module in (experiments, plots, studies, recipes, plots_studies, diagnosis):
         app.include_router(module.router, dependencies=owned, responses=unauthorized)
     app.include_router(datasets.router, dependencies=owned, responses=unauthorized)
     app.include_router(health.router, dependencies=[Depends(check_request)])

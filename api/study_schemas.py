@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from api.schemas import CIRCLES_EXAMPLE
+from api.experiments.schemas import CIRCLES_EXAMPLE
 from api.studies.paths import PathError, parse_path
 from models.spec import ExperimentSpec
 from models.spec_base import Name, NoNul, PlainText

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine
 
-from api.schemas import CIRCLES_EXAMPLE
+from api.experiments.schemas import CIRCLES_EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")

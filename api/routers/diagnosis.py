@@ -5,11 +5,11 @@ from dataclasses import asdict
 
 from fastapi import APIRouter
 
-from api import queries
 from api.core.deps import ExperimentDep, SessionDep
 from api.core.schemas import NOT_FOUND
 from api.diagnosing import diagnose_experiment
 from api.diagnosis_schemas import DiagnosisRead
+from api.experiments import service as experiments
 
 router = APIRouter(tags=["diagnosis"])
 
@@ -26,7 +26,7 @@ def get_experiment_diagnosis(experiment: ExperimentDep, session: SessionDep) -> 
     last epoch, the rule parameters applied and remedies that fit the model. Readable while
     the job runs (`finished: false`); an experiment without finished epochs is
     insufficient_data, not an error."""
-    result = diagnose_experiment(experiment, queries.history(session, experiment.id))
+    result = diagnose_experiment(experiment, experiments.history(session, experiment.id))
     return DiagnosisRead.model_validate(
         {"experiment_id": experiment.id, "status": experiment.status, **asdict(result)}
     )

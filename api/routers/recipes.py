@@ -10,7 +10,7 @@ from api.core.deps import OwnerDep, SessionDep, SettingsDep
 from api.core.errors import ApiError
 from api.core.idempotency import IdempotencyKeyHeader, create_once
 from api.core.schemas import NOT_FOUND
-from api.queries import check_dataset, dataset_input_shape, owned_dataset
+from api.experiments.service import check_dataset, dataset_input_shape, owned_dataset
 from api.recipe_schemas import RecipeApply, RecipeRead
 from api.studies import reads, recipes
 from api.studies.create import create_study

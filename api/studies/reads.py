@@ -108,9 +108,9 @@ def read_one(session: Session, study: Study) -> StudyRead:
 
 
 def request_cancel(session: Session, study: Study) -> int:
-    """api.queries.request_cancel for all of a study's runs at once: queued ones are
-    cancelled now, running ones flagged for their worker; both updates are conditional, so
-    a worker claiming a run at the same moment cannot slip past. Returns the runs touched."""
+    """api.experiments.service.request_cancel for all of a study's runs at once: queued ones
+    are cancelled now, running ones flagged for their worker; both updates are conditional,
+    so a worker claiming a run at the same moment cannot slip past. Returns the runs touched."""
     cancelled = session.execute(
         update(Experiment)
         .where(Experiment.study_id == study.id, Experiment.status == S.QUEUED.value)

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.core.errors import json_path
-from api.schemas import EARLY_STOPPING_EXAMPLE, ExperimentCreate, ExperimentRead
+from api.experiments.schemas import EARLY_STOPPING_EXAMPLE, ExperimentCreate, ExperimentRead
 from models.spec import ExperimentSpec, MetricName
 from models.spec_early_stopping import Monitor
 from tests.helpers import circles_spec

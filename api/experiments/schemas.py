@@ -1,4 +1,5 @@
-"""Request and response models. Never named like the ORM classes in models/tables.py."""
+"""Request and response models of /experiments. Never named like the ORM classes in
+models/tables.py."""
 
 from datetime import datetime
 from typing import Any, Literal

@@ -1,22 +1,40 @@
-"""/experiments: submit, list, read, history, cancel, trained model."""
+"""/experiments: the dry run, submit, list, read, history, cancel, trained model."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
-from api import history, queries
-from api.core.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep
+from api.core.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep, SettingsDep
 from api.core.errors import ApiError
 from api.core.idempotency import IdempotencyKeyHeader, create_once
 from api.core.list_filters import NameQuery, TagQuery
 from api.core.schemas import BINARY, NOT_FOUND, ErrorRead
-from api.schemas import EpochRow, ExperimentCreate, ExperimentPage, ExperimentRead
-from broker.door import enqueue_training
+from api.experiments import service
+from api.experiments.schemas import (
+    EpochRow,
+    ExperimentCreate,
+    ExperimentPage,
+    ExperimentRead,
+    ModelSummaryRead,
+)
 from models.artifacts import final_model_path
 from models.tables import FINAL_STATUSES, Experiment, ExperimentStatus
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
+
+
+@router.post(
+    "/validate",
+    response_model=ModelSummaryRead,
+    responses={503: {"model": ErrorRead, "description": "No validation worker answered"}},
+    summary="Dry run: the layer table, parameters and memory estimate, without queueing",
+)
+async def validate_experiment(
+    body: ExperimentCreate, session: SessionDep, settings: SettingsDep, owner: OwnerDep
+) -> dict[str, Any]:
+    # Built by a validation worker: the API process never imports TensorFlow or Keras.
+    return await service.dry_run(session, body, settings, owner)
 
 
 @router.post(
@@ -39,21 +57,15 @@ def create_experiment(
     kernel larger than its input, ...) is a 422 with `type: shape_error` and `path`
     pointing at the layer; an upload that does not exist is a 422 at dataset.dataset_id; a
     spec past one of the server's limits is a 422 with `type: limit_exceeded`."""
-
-    def create() -> Experiment:
-        queries.check_spec(session, body, owner)
-        experiment = queries.create_experiment(session, body, owner)
-        enqueue_training(session, experiment.id)
-        return experiment
-
     body_json = body.model_dump(mode="json")
     experiment = create_once(
-        session, request, response, body_json, idempotency_key, create, Experiment, owner
-    )
+        session, request, response, body_json, idempotency_key,
+        lambda: service.create_experiment(session, body, owner), Experiment, owner,
+    )  # fmt: skip
     response.headers["Location"] = str(
         request.url_for("get_experiment", experiment_id=experiment.id)
     )
-    return queries.read_one(session, experiment)
+    return service.read_one(session, experiment)
 
 
 @router.get("", response_model=ExperimentPage, summary="List experiments, newest first")
@@ -67,8 +79,8 @@ def list_experiments(
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> ExperimentPage:
     """Filters combine: `status`, each `tag` given, and `name` (contains, any case)."""
-    filters = queries.ExperimentFilters(status, tuple(tag or ()), name)
-    items, total = queries.list_page(session, owner, filters, limit, offset)
+    filters = service.ExperimentFilters(status, tuple(tag or ()), name)
+    items, total = service.list_page(session, owner, filters, limit, offset)
     return ExperimentPage(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -76,7 +88,7 @@ def list_experiments(
     "/{experiment_id}", response_model=ExperimentRead, responses=NOT_FOUND, summary="Read one"
 )
 def get_experiment(experiment: ExperimentDep, session: SessionDep) -> ExperimentRead:
-    return queries.read_one(session, experiment)
+    return service.read_one(session, experiment)
 
 
 HISTORY_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -148,9 +160,9 @@ def get_history(
     the first and last epochs are always kept, and the rows are whole (every metric). A
     `metric` that was not recorded is a 422."""
     if max_points is None:
-        page = history.page(session, experiment.id, after_epoch, limit)
+        page = service.history_page(session, experiment.id, after_epoch, limit)
     else:
-        page = history.downsampled_page(
+        page = service.downsampled_history_page(
             session, series_cache, experiment, after_epoch, limit, max_points, metric
         )
     headers = {}
@@ -174,8 +186,8 @@ def cancel_experiment(experiment: ExperimentDep, session: SessionDep) -> Experim
             409, "path.experiment_id",
             f"experiment {experiment.id} is already {experiment.status}", "already_finished",
         )  # fmt: skip
-    queries.request_cancel(session, experiment)
-    return queries.read_one(session, experiment)
+    service.request_cancel(session, experiment)
+    return service.read_one(session, experiment)
 
 
 @router.get(
