@@ -1,10 +1,15 @@
-"""The diagnosis of a stored run, or of a study variant's mean curve over its repeats."""
+"""The diagnosis of a stored run, or of a study variant's mean curve over its repeats
+(models/diagnosis.py holds the rules; this module only gathers what they need)."""
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from api.diagnosis.schemas import DiagnosisRead
+from api.experiments.service import history
 from models.diagnosis import diagnose
 from models.diagnosis_advice import facts_from_spec
 from models.diagnosis_types import Diagnosis
@@ -21,6 +26,15 @@ def diagnose_experiment(experiment: Experiment, rows: Sequence[dict[str, Any]]) 
         epochs_total=experiment.epochs_total,
         finished=ExperimentStatus(experiment.status) in FINAL_STATUSES,
         facts=facts,
+    )
+
+
+def diagnosis_of(session: Session, experiment: Experiment) -> DiagnosisRead:
+    """The diagnosis of an experiment's stored history, as GET /experiments/{id}/diagnosis
+    answers it."""
+    result = diagnose_experiment(experiment, history(session, experiment.id))
+    return DiagnosisRead.model_validate(
+        {"experiment_id": experiment.id, "status": experiment.status, **asdict(result)}
     )
 
 

@@ -1,5 +1,5 @@
-"""The response of GET /experiments/{id}/diagnosis (kept apart from schemas.py to keep both
-files short). It mirrors models/diagnosis_types.py; the rules are in models/diagnosis.py."""
+"""The response of GET /experiments/{id}/diagnosis. It mirrors models/diagnosis_types.py;
+the rules are in models/diagnosis.py."""
 
 from typing import Any
 

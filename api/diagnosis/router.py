@@ -1,15 +1,12 @@
 """Over- and underfitting of one experiment, read from its stored history (models/diagnosis.py
-holds the rules; this module only gathers what they need)."""
-
-from dataclasses import asdict
+holds the rules; api/diagnosis/service.py gathers what they need)."""
 
 from fastapi import APIRouter
 
 from api.core.deps import ExperimentDep, SessionDep
 from api.core.schemas import NOT_FOUND
-from api.diagnosing import diagnose_experiment
-from api.diagnosis_schemas import DiagnosisRead
-from api.experiments import service as experiments
+from api.diagnosis import service
+from api.diagnosis.schemas import DiagnosisRead
 
 router = APIRouter(tags=["diagnosis"])
 
@@ -26,7 +23,4 @@ def get_experiment_diagnosis(experiment: ExperimentDep, session: SessionDep) -> 
     last epoch, the rule parameters applied and remedies that fit the model. Readable while
     the job runs (`finished: false`); an experiment without finished epochs is
     insufficient_data, not an error."""
-    result = diagnose_experiment(experiment, experiments.history(session, experiment.id))
-    return DiagnosisRead.model_validate(
-        {"experiment_id": experiment.id, "status": experiment.status, **asdict(result)}
-    )
+    return service.diagnosis_of(session, experiment)
