@@ -22,9 +22,8 @@ from api.routers import (
     datasets,
     plots,
     plots_studies,
-    recipes,
-    studies,
 )
+from api.studies import router as studies
 from models.db import MAX_CONNECTIONS
 from models.settings import get_settings
 
@@ -99,7 +98,7 @@ def create_app() -> FastAPI:
     unauthorized: dict[int | str, dict[str, Any]] = {
         401: {"model": ErrorRead, "description": "No API key, or an unknown or revoked one"}
     }
-    for module in (experiments, plots, studies, recipes, plots_studies, diagnosis):
+    for module in (experiments, plots, studies, plots_studies, diagnosis):
         app.include_router(module.router, dependencies=owned, responses=unauthorized)
     app.include_router(datasets.router, dependencies=owned, responses=unauthorized)
     app.include_router(health.router, dependencies=[Depends(check_request)])

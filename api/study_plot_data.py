@@ -8,7 +8,7 @@ from typing import Any
 
 from api.plotting import base_metric
 from api.studies.expand import show
-from api.study_queries import Run
+from api.studies.runs import Run
 from models.tables import Experiment
 
 Rows = Sequence[dict[str, Any]]

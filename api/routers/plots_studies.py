@@ -8,13 +8,13 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import study_queries
 from api.core import series
 from api.core.deps import OwnerDep, PlotCacheDep, SessionDep, StudyDep
 from api.core.errors import ApiError
 from api.plot_cache import Dpi, Height, IfNoneMatch, Width, cached_png, png_responses
 from api.plotting import base_metric, png_bytes, recorded_metrics
 from api.plotting_studies import compare_figure, grid_figure, study_figure
+from api.studies import runs as study_queries
 from api.study_plot_data import (
     default_metric,
     experiment_labels,

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from api.studies.runs import Run
 from api.study_plot_data import (
     best_value,
     default_metric,
@@ -14,7 +15,6 @@ from api.study_plot_data import (
     swept_fields,
     validation_metrics,
 )
-from api.study_queries import Run
 from models.tables import Experiment
 
 
