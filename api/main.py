@@ -15,11 +15,11 @@ from api.core.body_limit import BodyLimitMiddleware
 from api.core.deps import get_owner
 from api.core.request_checks import check_request
 from api.core.schemas import ErrorRead, ValidationErrorRead
+from api.datasets import router as datasets
 from api.diagnosis import router as diagnosis
 from api.experiments import router as experiments
 from api.health import router as health
 from api.routers import (
-    datasets,
     plots,
     plots_studies,
 )

@@ -2,7 +2,7 @@
 middleware: a declared Content-Length over the limit is refused before a byte is read, and
 a body without one (chunked) is counted as it arrives and cut off the moment it passes the
 limit, so a large body never sits in memory. Dataset uploads (POST /datasets) have their
-own, larger limit (api/uploads/limit.py) and pass through untouched."""
+own, larger limit (api/datasets/limit.py) and pass through untouched."""
 
 import json
 

@@ -12,7 +12,7 @@ from typing import IO, NoReturn
 
 import numpy as np
 
-from api.uploads.common import ParsedDataset, UploadError, as_labels
+from api.datasets.parsing.common import ParsedDataset, UploadError, as_labels
 
 REQUIRED = ("x", "y")
 OPTIONAL = ("x_test", "y_test")

@@ -2,9 +2,9 @@
 
 from typing import IO
 
-from api.uploads.common import HeaderChoice, ParsedDataset, UploadError
-from api.uploads.csv_format import parse_csv
-from api.uploads.npz_format import parse_npz
+from api.datasets.parsing.common import HeaderChoice, ParsedDataset, UploadError
+from api.datasets.parsing.csv_format import parse_csv
+from api.datasets.parsing.npz_format import parse_npz
 from models.settings import Settings
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")

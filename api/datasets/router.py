@@ -3,18 +3,17 @@
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import StringConstraints
 
 from api.core.deps import DatasetDep, OwnerDep, SessionDep, SettingsDep
 from api.core.errors import ApiError
 from api.core.list_filters import NameQuery
 from api.core.schemas import NOT_FOUND, ErrorRead, ValidationErrorRead
-from api.dataset_schemas import DatasetPage, DatasetRead
-from api.uploads import store
-from api.uploads.common import HeaderChoice, UploadError
-from api.uploads.limit import LimitedUploadRoute, too_large
-from api.uploads.parse import parse_upload
+from api.datasets import service
+from api.datasets.limit import LimitedUploadRoute
+from api.datasets.parsing.common import HeaderChoice
+from api.datasets.schemas import DatasetPage, DatasetRead
 from models.spec_base import NUL_MESSAGE, NUL_TYPE, Name, NoNul
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], route_class=LimitedUploadRoute)
@@ -56,18 +55,9 @@ def upload_dataset(
     filename = PurePosixPath((file.filename or "upload").replace("\\", "/")).name[:255]
     if "\x00" in filename:
         raise ApiError(422, "file", f"the file's name {NUL_MESSAGE}", NUL_TYPE)
-    try:
-        file_sha256, size = store.file_digest(file.file)
-        if size > settings.max_upload_bytes:
-            raise too_large(settings.max_upload_bytes)
-        parsed = parse_upload(file.file, filename, label, header, settings)
-    except UploadError as problem:
-        raise HTTPException(problem.status, detail=problem.detail()) from None
-    address = store.content_address(file_sha256, parsed.options)
-    dataset, created = store.save(
-        session, owner, settings.data_dir, parsed, address,
-        name=name or filename, filename=filename, size_bytes=size,
-    )  # fmt: skip
+    dataset, created = service.upload(
+        session, owner, settings, file.file, filename, name, label, header
+    )
     if not created:
         response.status_code = 200
     response.headers["Location"] = str(request.url_for("get_dataset", dataset_id=dataset.id))
@@ -84,7 +74,7 @@ def list_datasets(
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> DatasetPage:
     """Filters combine: `name` (contains, any case) and `format`."""
-    items, total = store.page(session, owner, limit, offset, name, format)
+    items, total = service.list_page(session, owner, limit, offset, name, format)
     return DatasetPage(
         items=[DatasetRead.model_validate(d) for d in items],
         total=total,

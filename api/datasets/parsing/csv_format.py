@@ -14,7 +14,13 @@ from typing import IO, Any
 
 import numpy as np
 
-from api.uploads.common import HeaderChoice, ParsedDataset, UploadError, as_labels, describe_cell
+from api.datasets.parsing.common import (
+    HeaderChoice,
+    ParsedDataset,
+    UploadError,
+    as_labels,
+    describe_cell,
+)
 from models.spec_base import NUL_MESSAGE, NUL_TYPE
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)

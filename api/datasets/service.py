@@ -1,5 +1,6 @@
-"""Where an upload goes: an NPZ named by its content address under the data directory, and
-a `datasets` row. Functions here flush, never commit: the request's session is the edge."""
+"""Datasets below the routes: an upload checked and parsed, then stored as an NPZ named by
+its content address under the data directory, and a `datasets` row; the list. Functions
+here flush, never commit: the request's session is the edge."""
 
 import hashlib
 import os
@@ -8,12 +9,16 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
+from fastapi import HTTPException
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.core.list_filters import name_contains
-from api.uploads.common import ParsedDataset
+from api.datasets.limit import too_large
+from api.datasets.parsing.common import HeaderChoice, ParsedDataset, UploadError
+from api.datasets.parsing.parse import parse_upload
+from models.settings import Settings
 from models.tables import Dataset
 
 _CHUNK = 1024 * 1024
@@ -93,7 +98,33 @@ def save(
     return dataset, new_id is not None
 
 
-def page(
+def upload(
+    session: Session,
+    owner: str,
+    settings: Settings,
+    stream: IO[bytes],
+    filename: str,
+    name: str | None,
+    label: str | None,
+    header: HeaderChoice,
+) -> tuple[Dataset, bool]:
+    """The file checked against the limits, parsed and stored; (dataset, created), as save()
+    answers. A file that is too large or does not parse is a 413 or a 422 naming where."""
+    try:
+        file_sha256, size = file_digest(stream)
+        if size > settings.max_upload_bytes:
+            raise too_large(settings.max_upload_bytes)
+        parsed = parse_upload(stream, filename, label, header, settings)
+    except UploadError as problem:
+        raise HTTPException(problem.status, detail=problem.detail()) from None
+    address = content_address(file_sha256, parsed.options)
+    return save(
+        session, owner, settings.data_dir, parsed, address,
+        name=name or filename, filename=filename, size_bytes=size,
+    )  # fmt: skip
+
+
+def list_page(
     session: Session,
     owner: str,
     limit: int,

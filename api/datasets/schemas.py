@@ -1,5 +1,4 @@
-"""Response models of /datasets (kept apart from schemas.py to keep both files short).
-Never named like the ORM class `Dataset`."""
+"""Response models of /datasets. Never named like the ORM class `Dataset`."""
 
 from datetime import datetime
 from typing import Any, Literal
