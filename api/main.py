@@ -19,10 +19,7 @@ from api.datasets import router as datasets
 from api.diagnosis import router as diagnosis
 from api.experiments import router as experiments
 from api.health import router as health
-from api.routers import (
-    plots,
-    plots_studies,
-)
+from api.plots import router as plots
 from api.studies import router as studies
 from models.db import MAX_CONNECTIONS
 from models.settings import get_settings
@@ -98,9 +95,8 @@ def create_app() -> FastAPI:
     unauthorized: dict[int | str, dict[str, Any]] = {
         401: {"model": ErrorRead, "description": "No API key, or an unknown or revoked one"}
     }
-    for module in (experiments, plots, studies, plots_studies, diagnosis):
-        app.include_router(module.router, dependencies=owned, responses=unauthorized)
-    app.include_router(datasets.router, dependencies=owned, responses=unauthorized)
+    for domain in (experiments, plots, studies, diagnosis, datasets):
+        app.include_router(domain.router, dependencies=owned, responses=unauthorized)
     app.include_router(health.router, dependencies=[Depends(check_request)])
     _document_auth_as_run(app)
     return app

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from api.core.errors import ApiError
 from api.core.keys import owner_of
 from api.core.series import SeriesCache
-from api.plot_cache import PlotCache
+from api.plots.cache import PlotCache
 from models.db import get_sessionmaker
 from models.settings import Settings, get_settings
 from models.tables import LOCAL_OWNER, Dataset, Experiment, Study

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from api.plotting_studies import colours
+from api.plots.data import grid_points
+from api.plots.figures_studies import colours
 from api.studies.runs import runs_by_variant
-from api.study_plot_data import grid_points
 from models.db import session_scope
 from models.tables import Experiment, Study
 from tests.helpers import circles_spec, error_of, the_error

@@ -4,8 +4,7 @@ from typing import Any
 
 import pytest
 
-from api.studies.runs import Run
-from api.study_plot_data import (
+from api.plots.data import (
     best_value,
     default_metric,
     experiment_labels,
@@ -15,6 +14,7 @@ from api.study_plot_data import (
     swept_fields,
     validation_metrics,
 )
+from api.studies.runs import Run
 from models.tables import Experiment
 
 

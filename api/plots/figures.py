@@ -1,6 +1,6 @@
 """History -> PNG with matplotlib's Figure API on Agg (never pyplot: it keeps global state
 and is not thread-safe). Training is solid, validation dashed, in the same colour.
-The helpers here are shared with the study plots (api/plotting_studies.py)."""
+The helpers here are shared with the study plots (api/plots/figures_studies.py)."""
 
 import io
 import math

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from api.plotting import base_metric
+from api.plots.figures import base_metric
 from api.studies.expand import show
 from api.studies.runs import Run
 from models.tables import Experiment

@@ -1,7 +1,7 @@
-"""Study plots as pure figure functions (Figure API on Agg, like api/plotting.py): learning
-curves of a study's variants, experiments side by side, and a grid sweep's best values.
-One colour per variant or experiment; training solid, validation dashed; the legend sits
-outside the axes so it never hides a curve."""
+"""Study plots as pure figure functions (Figure API on Agg, like api/plots/figures.py):
+learning curves of a study's variants, experiments side by side, and a grid sweep's best
+values. One colour per variant or experiment; training solid, validation dashed; the legend
+sits outside the axes so it never hides a curve."""
 
 import math
 from collections.abc import Mapping, Sequence
@@ -13,7 +13,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from api.plotting import (
+from api.plots.data import GridPoint, Rows, higher_is_better, value_text
+from api.plots.figures import (
     TRAINING_STYLE,
     VALIDATION_STYLE,
     base_metric,
@@ -23,7 +24,6 @@ from api.plotting import (
     new_figure,
     series,
 )
-from api.study_plot_data import GridPoint, Rows, higher_is_better, value_text
 
 BAND_ALPHA = 0.15
 
@@ -143,7 +143,7 @@ def grid_figure(
     height: int = 600,
     dpi: int = 100,
 ) -> Figure:
-    """Best validation metric (see api/study_plot_data.best_value) against the swept value:
+    """Best validation metric (see api/plots/data.best_value) against the swept value:
     the mean over repeats joined by a line, error bars of ± one sample standard deviation,
     each run as a faint dot. Numbers on a numeric axis (logarithmic when positive and
     spanning 100x or more), anything else as categories in the order given. A mapping

@@ -9,13 +9,11 @@ necessarily the same bytes from another process with other fonts or another matp
 
 import hashlib
 from collections.abc import Callable, Hashable
-from typing import Annotated, Any
 
-from fastapi import Header, Query, Response
+from fastapi import Response
 from matplotlib import __version__ as matplotlib_version
 
 from api.core.lru import ByteLRU
-from api.core.schemas import BINARY, ErrorRead
 
 # Per user (the routes need an API key), and to be revalidated on every use: the image
 # changes whenever an epoch lands.
@@ -25,39 +23,6 @@ CACHE_CONTROL = "private, no-cache"
 DRAWING = "1"
 
 PlotCache = ByteLRU[bytes]
-
-HEADERS_DOC = {
-    "ETag": {"description": "A weak tag of what the plot shows", "schema": {"type": "string"}},
-    "Cache-Control": {"description": CACHE_CONTROL, "schema": {"type": "string"}},
-}
-NOT_MODIFIED_DOC = {
-    "description": "Not modified: If-None-Match named the current ETag; no body",
-    "headers": HEADERS_DOC,
-}
-# Every plot route's size parameters (each route sets its own defaults).
-Width = Annotated[int, Query(ge=200, le=4000, description="Pixels")]
-Height = Annotated[int, Query(ge=150, le=4000, description="Pixels")]
-Dpi = Annotated[int, Query(ge=50, le=300, description="Dots per inch: larger text")]
-IfNoneMatch = Annotated[
-    str | None,
-    Header(
-        max_length=1000,
-        description="ETags of a copy the client holds; a match answers 304 without a body",
-    ),
-]
-
-
-def png_responses(
-    png: str, not_found: str, conflict: str, invalid: str
-) -> dict[int | str, dict[str, Any]]:
-    """The documented answers of a cached plot route."""
-    return {
-        200: {"content": {"image/png": BINARY}, "description": png, "headers": HEADERS_DOC},
-        304: NOT_MODIFIED_DOC,
-        404: {"model": ErrorRead, "description": not_found},
-        409: {"model": ErrorRead, "description": conflict},
-        422: {"model": ErrorRead, "description": invalid},
-    }
 
 
 def etag(key: Hashable) -> str:
