@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.core.pages import Page, page_config
+
 DIABETES_EXAMPLE: dict[str, Any] = {
     "id": 1, "name": "pima-diabetes", "format": "csv", "filename": "diabetes.csv",
     "label": "Outcome", "rows": 768, "features": 8, "feature_shape": [8],
@@ -44,16 +46,7 @@ class DatasetRead(BaseModel):
     created_at: datetime
 
 
-class DatasetPage(BaseModel):
+class DatasetPage(Page[DatasetRead]):
     """A page of datasets, newest first."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"items": [DIABETES_EXAMPLE], "total": 1, "limit": 50, "offset": 0}]
-        }
-    )
-
-    items: list[DatasetRead]
-    total: int
-    limit: int
-    offset: int
+    model_config = page_config(DIABETES_EXAMPLE)

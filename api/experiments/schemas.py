@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.core.pages import Page, page_config
 from models.spec import ExperimentSpec
 from models.tables import ExperimentStatus
 
@@ -180,17 +181,10 @@ class ExperimentRead(BaseModel):
     )  # fmt: skip
 
 
-class ExperimentPage(BaseModel):
+class ExperimentPage(Page[ExperimentRead]):
     """A page of experiments, newest first."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [], "total": 0, "limit": 50, "offset": 0}]}
-    )
-
-    items: list[ExperimentRead]
-    total: int
-    limit: int
-    offset: int
+    model_config = page_config()
 
 
 class EpochRow(BaseModel):

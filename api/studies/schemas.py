@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from api.core.pages import Page, page_config
 from api.experiments.schemas import CIRCLES_EXAMPLE
 from api.studies.paths import PathError, parse_path
 from models.spec import ExperimentSpec
@@ -219,19 +220,10 @@ class StudyRead(StudyBrief):
     summary: list[VariantSummary]
 
 
-class StudyPage(BaseModel):
+class StudyPage(Page[StudyBrief]):
     """A page of studies, newest first."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"items": [BRIEF_EXAMPLE], "total": 1, "limit": 50, "offset": 0}]
-        }
-    )
-
-    items: list[StudyBrief]
-    total: int
-    limit: int
-    offset: int
+    model_config = page_config(BRIEF_EXAMPLE)
 
 
 # /recipes: ready-made studies applied to a dataset.
