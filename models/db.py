@@ -72,7 +72,8 @@ def get_sessionmaker() -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    """The worker's transaction edge: commit on success, roll back on any error."""
+    """The transaction edge of a worker's job, a CLI command and an API request (the request's
+    session dependency, api/core/deps.py): commit on success, roll back on any error."""
     session = get_sessionmaker()()
     try:
         yield session

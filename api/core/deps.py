@@ -11,22 +11,17 @@ from api.core.errors import ApiError
 from api.core.keys import owner_of
 from api.core.series import SeriesCache
 from api.plots.cache import PlotCache
-from models.db import get_sessionmaker
+from models.db import session_scope
 from models.settings import Settings, get_settings
 from models.tables import LOCAL_OWNER, Dataset, Experiment, Study
 
 
 def get_session() -> Iterator[Session]:
-    """The request's transaction edge: commit when the route returns, roll back if it raises."""
-    session = get_sessionmaker()()
-    try:
+    """The request's transaction edge, the one the worker and the CLI use
+    (models.db.session_scope): commit when the route returns, roll back if it raises.
+    Services below the routes flush, never commit."""
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function" commits before the response is sent, so a client that gets 201 can read
