@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from rich.console import Console
 
-from api import keys
+from api.core import keys
 from models.db import session_scope
 from models.settings import get_settings
 

@@ -9,23 +9,18 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
-from api import errors, outage
-from api.admission import AdmissionMiddleware
-from api.body_limit import BodyLimitMiddleware
-from api.deps import get_owner
-from api.request_checks import check_request
-from api.routers import (
-    datasets,
-    diagnosis,
-    experiments,
-    health,
-    plots,
-    plots_studies,
-    recipes,
-    studies,
-    validate,
-)
-from api.schemas import ErrorRead, ValidationErrorRead
+from api.core import errors, outage
+from api.core.admission import AdmissionMiddleware
+from api.core.body_limit import BodyLimitMiddleware
+from api.core.deps import get_owner
+from api.core.request_checks import check_request
+from api.core.schemas import ErrorRead, ValidationErrorRead
+from api.datasets import router as datasets
+from api.diagnosis import router as diagnosis
+from api.experiments import router as experiments
+from api.health import router as health
+from api.plots import router as plots
+from api.studies import router as studies
 from models.db import MAX_CONNECTIONS
 from models.settings import get_settings
 
@@ -100,9 +95,8 @@ def create_app() -> FastAPI:
     unauthorized: dict[int | str, dict[str, Any]] = {
         401: {"model": ErrorRead, "description": "No API key, or an unknown or revoked one"}
     }
-    for module in (validate, experiments, plots, studies, recipes, plots_studies, diagnosis):
-        app.include_router(module.router, dependencies=owned, responses=unauthorized)
-    app.include_router(datasets.router, dependencies=owned, responses=unauthorized)
+    for domain in (experiments, plots, studies, diagnosis, datasets):
+        app.include_router(domain.router, dependencies=owned, responses=unauthorized)
     app.include_router(health.router, dependencies=[Depends(check_request)])
     _document_auth_as_run(app)
     return app

@@ -14,12 +14,12 @@ from models.settings import get_settings
 log = logging.getLogger(__name__)
 _AFTER_COMMIT = "fitq_after_commit"
 # Every engine's pool holds at most POOL_SIZE + MAX_OVERFLOW connections; the API sizes its
-# admission to match (see api/admission.py).
+# admission to match (see api/core/admission.py).
 POOL_SIZE, MAX_OVERFLOW = 5, 10
 MAX_CONNECTIONS = POOL_SIZE + MAX_OVERFLOW
 # libpq waits forever for a server that accepts no connection (unreachable, or frozen): with
 # this a request during such an outage fails in seconds, and the API answers 503
-# (api/outage.py). libpq advises at least 2 s.
+# (api/core/outage.py). libpq advises at least 2 s.
 CONNECT_TIMEOUT_SECONDS = 3
 
 
@@ -72,7 +72,8 @@ def get_sessionmaker() -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    """The worker's transaction edge: commit on success, roll back on any error."""
+    """The transaction edge of a worker's job, a CLI command and an API request (the request's
+    session dependency, api/core/deps.py): commit on success, roll back on any error."""
     session = get_sessionmaker()()
     try:
         yield session

@@ -1,6 +1,6 @@
 """Packing and unpacking metric_chunks rows (see MetricChunk): what the worker writes with
 each batch of epochs and what the API reads a series from. Pure functions: the SQL is the
-worker's (epoch_store.py) and the API's (api/series.py)."""
+worker's (epoch_store.py) and the API's (api/core/series.py)."""
 
 from collections.abc import Mapping, Sequence
 from itertools import pairwise

@@ -213,7 +213,7 @@ class UploadedDataset(StrictModel):
 
     @property
     def input_shape(self) -> tuple[int, ...] | None:
-        return None  # resolved from the stored dataset (see api/queries)
+        return None  # resolved from the stored dataset (see api/experiments/service.py)
 
     @property
     def has_validation_data(self) -> bool:

@@ -8,8 +8,8 @@ tests/fixtures/imdb_notebook/ by tests/fixtures/make_imdb_notebook.py).
 import json
 from pathlib import Path
 
-from api.plotting import png_bytes
-from api.plotting_studies import study_figure
+from api.plots.figures import png_bytes
+from api.plots.figures_studies import study_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine
 
-from api.schemas import CIRCLES_EXAMPLE
+from api.experiments.schemas import CIRCLES_EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -126,8 +126,8 @@ def migrate(url: str) -> None:
 
 def the_error(response: Any) -> dict[str, Any]:
     """The one entry of an error body, checked against the shape every error has
-    (api/schemas.py ErrorRead)."""
-    from api.schemas import ErrorRead
+    (api/core/schemas.py ErrorRead)."""
+    from api.core.schemas import ErrorRead
 
     body = response.json()
     ErrorRead.model_validate(body)

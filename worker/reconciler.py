@@ -111,7 +111,7 @@ def _resend_lost(
 
 def forget_idempotency_keys(session: Session, settings: Settings) -> int:
     """Delete the Idempotency-Keys older than FITQ_IDEMPOTENCY_KEY_HOURS (see
-    api/idempotency.py): without it the table would keep every key ever sent."""
+    api/core/idempotency.py): without it the table would keep every key ever sent."""
     expired = IdempotencyKey.expired_before(settings.idempotency_key_hours)
     result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < expired))
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
-"""Each variant's spec checked as a full ExperimentSpec and with api.queries.check_spec; a
-problem is reported at the place in the request that caused it (the variant's override or
-`set` path, the grid value, or the base) with the variant named in the message."""
+"""Each variant's spec checked as a full ExperimentSpec and with
+api.experiments.service.check_spec; a problem is reported at the place in the request that
+caused it (the variant's override or `set` path, the grid value, or the base) with the
+variant named in the message."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -9,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from api.errors import clean_loc
-from api.queries import check_spec
+from api.core.errors import clean_loc
+from api.experiments.service import check_spec
 from api.studies.expand import Origin, PlannedVariant, StudyInputError
 from api.studies.paths import Path, is_prefix, parse_path
 from models.shapes import ShapeError

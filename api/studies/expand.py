@@ -1,6 +1,6 @@
 """A study's request -> its variants' spec documents: the base, each variant's override
 (deep-merged) and `set` paths, then each grid point. Pure functions on JSON values; the
-specs they make are validated afterwards (api/studies/create.py), naming the variant."""
+specs they make are validated afterwards (api/studies/service.py), naming the variant."""
 
 import itertools
 import json

@@ -5,7 +5,7 @@ import copy
 import re
 from typing import Any
 
-from api.errors import format_path
+from api.core.errors import format_path
 
 Path = list[str | int]
 

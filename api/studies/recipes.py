@@ -5,8 +5,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from api.recipe_schemas import RecipeApply, RecipeRead, RecipeVariantRead
 from api.studies.heads import Task, TaskError
+from api.studies.schemas import RecipeApply, RecipeRead, RecipeVariantRead
 from models.spec_datasets import UploadedDataset
 
 DEFAULT_EPOCHS = 20

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from api.diagnosing import diagnose_experiment, mean_history
-from api.study_queries import Run
-from api.study_schemas import Metrics, RunSummary, Stat, VariantSummary
+from api.diagnosis.service import diagnose_experiment, mean_history
+from api.studies.runs import Run
+from api.studies.schemas import Metrics, RunSummary, Stat, VariantSummary
 from models.tables import FINAL_STATUSES, ExperimentStatus
 
 Row = dict[str, Any]
@@ -101,8 +101,9 @@ def aggregate(
 
 
 def variant_diagnosis(runs: Sequence[Run]) -> dict[str, Any] | None:
-    """The diagnosis of the variant's mean curve over its repeats (see api/diagnosing.py),
-    as the experiment diagnosis reads it; None before any of its runs finished an epoch."""
+    """The diagnosis of the variant's mean curve over its repeats (see
+    api/diagnosis/service.py), as the experiment diagnosis reads it; None before any of its
+    runs finished an epoch."""
     histories = [run.history for run in runs if run.history]
     if not histories:
         return None
@@ -114,7 +115,7 @@ def variant_diagnosis(runs: Sequence[Run]) -> dict[str, Any] | None:
 
 
 def summarize(by_variant: dict[str, list[Run]]) -> list[VariantSummary]:
-    """api.study_queries.runs_by_variant's result -> one summary per variant, in order."""
+    """api.studies.runs.runs_by_variant's result -> one summary per variant, in order."""
     summaries = []
     for variant, runs in by_variant.items():
         per_run = [

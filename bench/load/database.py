@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from api import keys
+from api.core import keys
 from bench.load.plan import SUBMIT_SPEC
 from models.db import make_engine
 from models.spec import ExperimentSpec

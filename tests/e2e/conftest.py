@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from api.keys import create_key
+from api.core.keys import create_key
 from models.db import session_scope
 from tests.conftest import REDIS_URL, TEST_QUEUE
 from tests.e2e.stack import BIN, Api, Proc, free_port, stack_env

@@ -9,7 +9,7 @@ import redis
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from api.keys import create_key
+from api.core.keys import create_key
 from models.db import session_scope
 from tests.conftest import REDIS_URL, TEST_QUEUE
 from tests.e2e.stack import BIN, Api, Proc, free_port, stack_env

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from api.keys import create_key
+from api.core.keys import create_key
 from tests.e2e.stack import BIN, Api, Proc, free_port, stack_env
 from tests.helpers import circles_spec, diabetes_csv, migrate, poll
 from tests.private_servers import PrivatePostgres, PrivateRedis, require_programs

@@ -5,7 +5,7 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from api.keys import create_key
+from api.core.keys import create_key
 from api.main import create_app
 from models.db import get_engine, session_scope
 from tests.conftest import REDIS_URL, TEST_QUEUE, VALIDATE_QUEUE

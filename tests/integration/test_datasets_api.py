@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from api import queries
+from api.experiments import service
 from models.db import get_sessionmaker
 from models.settings import get_settings
 from models.spec_datasets import UploadedDataset
@@ -293,8 +293,8 @@ def test_dataset_input_shape_comes_from_the_stored_upload(client: TestClient) ->
     dataset_id = created(client, npz, "img.npz")["id"]
     with get_sessionmaker()() as session:
         uploaded = UploadedDataset(name="upload", dataset_id=dataset_id)
-        shape = queries.dataset_input_shape(session, uploaded, OWNER)
+        shape = service.dataset_input_shape(session, uploaded, OWNER)
         assert shape == (5, 5, 1)
         unknown = UploadedDataset(name="upload", dataset_id=dataset_id + 1)
-        assert queries.dataset_input_shape(session, unknown, OWNER) is None
-        assert queries.dataset_input_shape(session, uploaded, "bob") is None
+        assert service.dataset_input_shape(session, unknown, OWNER) is None
+        assert service.dataset_input_shape(session, uploaded, "bob") is None

@@ -8,7 +8,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.series import read_chunked
+from api.core.series import read_chunked
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment, utcnow
 from tests.helpers import circles_spec

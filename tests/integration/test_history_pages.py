@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select, text, update
 
-from api.series import read_chunked, read_series
+from api.core.series import read_chunked, read_series
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment, MetricChunk, utcnow
 from tests.helpers import circles_spec

@@ -8,7 +8,7 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from api.idempotency import claim, request_hash, settle
+from api.core.idempotency import claim, request_hash, settle
 from models.db import get_sessionmaker, session_scope
 from models.settings import get_settings
 from models.tables import LOCAL_OWNER, IdempotencyKey, utcnow

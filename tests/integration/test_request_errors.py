@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.schemas import ErrorRead
+from api.core.schemas import ErrorRead
 from models.settings import get_settings
 from tests.helpers import circles_spec, diabetes_csv, error_of
 from worker.training import epoch_store, lifecycle

@@ -7,7 +7,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from api import queries
+from api.experiments import service
 from tests.conftest import TEST_QUEUE
 from tests.helpers import circles_spec, diabetes_csv, error_of
 
@@ -63,7 +63,7 @@ def test_no_check_when_the_input_shape_is_not_known_yet(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As for an upload the API cannot resolve: the worker checks it when it has the data.
-    monkeypatch.setattr(queries, "dataset_input_shape", lambda session, dataset, owner: None)
+    monkeypatch.setattr(service, "dataset_input_shape", lambda session, dataset, owner: None)
     response = client.post("/experiments", json=digits_cnn("flat"))
     assert response.status_code == 201, response.text
 

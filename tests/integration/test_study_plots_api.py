@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from api import study_queries
-from api.plotting_studies import colours
-from api.study_plot_data import grid_points
+from api.plots.data import grid_points
+from api.plots.figures_studies import colours
+from api.studies.runs import runs_by_variant
 from models.db import session_scope
 from models.tables import Experiment, Study
 from tests.helpers import circles_spec, error_of, the_error
@@ -218,7 +218,7 @@ def test_grid_png_draws_one_line_per_variant(client: TestClient) -> None:
     ]
     study_id = add_study("circles capacity", runs)
     with session_scope() as session:
-        loaded = [r for g in study_queries.runs_by_variant(session, study_id).values() for r in g]
+        loaded = [r for g in runs_by_variant(session, study_id).values() for r in g]
         lines = grid_points(loaded, field, "val_loss")
     means = {(label, x): float(np.mean(ys)) for label, line in lines.items() for x, ys in line}
     assert means == pytest.approx(best)

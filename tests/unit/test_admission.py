@@ -5,7 +5,7 @@ import anyio
 import httpx
 from starlette.types import Receive, Scope, Send
 
-from api.admission import AdmissionMiddleware
+from api.core.admission import AdmissionMiddleware
 
 
 class Probe:

@@ -6,8 +6,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from api.recipe_schemas import RecipeApply
-from api.study_schemas import StudyCreate
+from api.studies.schemas import RecipeApply, StudyCreate
 from bench.__main__ import app
 from bench.runner import SIDES
 from bench.workloads import DEFAULT_WORKLOADS, IMDB_MODELS, WORKLOADS

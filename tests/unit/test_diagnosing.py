@@ -1,6 +1,6 @@
 from typing import Any
 
-from api.diagnosing import mean_history
+from api.diagnosis.service import mean_history
 
 
 def test_mean_history_averages_the_runs_that_reached_each_epoch() -> None:

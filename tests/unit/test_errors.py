@@ -1,4 +1,4 @@
-from api.errors import json_path
+from api.core.errors import json_path
 
 
 def test_union_tags_are_not_part_of_the_path() -> None:
@@ -23,7 +23,7 @@ def test_an_unexpected_failure_is_a_500_in_the_one_shape() -> None:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from api import errors
+    from api.core import errors
 
     app = FastAPI()
     errors.install(app)

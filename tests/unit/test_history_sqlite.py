@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 
+from api.core.series import SeriesCache
 from api.main import create_app
-from api.series import SeriesCache
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import LOCAL_OWNER, EpochMetric, Experiment

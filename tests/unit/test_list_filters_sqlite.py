@@ -1,7 +1,7 @@
 """The list filters in the embedded mode's SQLite, where tags are JSON text (PostgreSQL's are
 tested through the API in tests/integration/test_request_errors.py)."""
 
-from api.queries import ExperimentFilters, list_page
+from api.experiments.service import ExperimentFilters, list_page
 from models.db import session_scope
 from models.tables import Experiment, ExperimentStatus
 

@@ -3,7 +3,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from api.lttb import largest_triangles
+from api.core.lttb import largest_triangles
 
 
 def reference(x: np.ndarray, y: np.ndarray, max_points: int) -> list[int]:

@@ -1,5 +1,5 @@
-from api.lru import ByteLRU
-from api.plot_cache import etag, etag_matches
+from api.core.lru import ByteLRU
+from api.plots.cache import etag, etag_matches
 
 
 def test_least_recently_used_go_first_once_past_the_budget() -> None:

@@ -4,8 +4,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from api.plotting import history_figure, plot_metrics, png_bytes, recorded_metrics
-from api.series import Series, rows_series
+from api.core.series import Series, rows_series
+from api.plots.figures import history_figure, plot_metrics, png_bytes, recorded_metrics
 
 ROWS: list[dict[str, Any]] = [
     {"epoch": 1, "loss": 0.7, "val_loss": 0.69, "accuracy": 0.5, "val_accuracy": 0.52},

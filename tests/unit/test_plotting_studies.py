@@ -12,8 +12,8 @@ from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from PIL import Image
 
-from api.plotting import png_bytes
-from api.plotting_studies import colours, compare_figure, grid_figure, mean_curve, study_figure
+from api.plots.figures import png_bytes
+from api.plots.figures_studies import colours, compare_figure, grid_figure, mean_curve, study_figure
 
 
 def run(offset: float, epochs: int = 4) -> list[dict[str, Any]]:

@@ -7,12 +7,11 @@ import pytest
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from api.recipe_schemas import RecipeApply
 from api.studies.check import check_variants
 from api.studies.expand import VariantInput, expand
 from api.studies.heads import Task, TaskError, task_of
 from api.studies.recipes import RECIPES, frame_for, study_request
-from api.study_schemas import StudyCreate
+from api.studies.schemas import RecipeApply, StudyCreate
 from models.spec_datasets import DatasetSpec
 from models.tables import LOCAL_OWNER, Dataset
 

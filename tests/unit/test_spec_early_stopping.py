@@ -5,8 +5,8 @@ from typing import Any, get_args
 import pytest
 from pydantic import ValidationError
 
-from api.errors import json_path
-from api.schemas import EARLY_STOPPING_EXAMPLE, ExperimentCreate, ExperimentRead
+from api.core.errors import json_path
+from api.experiments.schemas import EARLY_STOPPING_EXAMPLE, ExperimentCreate, ExperimentRead
 from models.spec import ExperimentSpec, MetricName
 from models.spec_early_stopping import Monitor
 from tests.helpers import circles_spec

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from api.study_plot_data import (
+from api.plots.data import (
     best_value,
     default_metric,
     experiment_labels,
@@ -14,7 +14,7 @@ from api.study_plot_data import (
     swept_fields,
     validation_metrics,
 )
-from api.study_queries import Run
+from api.studies.runs import Run
 from models.tables import Experiment
 
 

@@ -5,10 +5,10 @@ import math
 
 import pytest
 
-from api.studies.reads import study_status
+from api.studies.runs import Run
+from api.studies.schemas import StudyStatus
+from api.studies.service import study_status
 from api.studies.summary import aggregate, best_row, monitor_of, run_summary, stat, summarize
-from api.study_queries import Run
-from api.study_schemas import StudyStatus
 from models.tables import Experiment, ExperimentStatus
 from tests.helpers import circles_spec
 

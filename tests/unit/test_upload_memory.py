@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from api.uploads import csv_format, npz_format
-from api.uploads.common import UploadError
+from api.datasets.parsing import csv_format, npz_format
+from api.datasets.parsing.common import UploadError
 from tests.helpers import npz_bytes
 
 MAX_ROWS = 5_000_000

@@ -7,8 +7,8 @@ import pytest
 from celery.exceptions import TimeoutError as CeleryTimeout
 from fastapi.testclient import TestClient
 
-from api import queries
-from api.deps import get_owner, get_session
+from api.core.deps import get_owner, get_session
+from api.experiments import service
 from api.main import create_app
 from broker import door
 from tests.helpers import circles_spec, the_error
@@ -26,7 +26,7 @@ def test_unanswered_dry_run_is_503_even_when_forget_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(door, "send_dry_run", lambda *a, **k: Unanswered())
-    monkeypatch.setattr(queries, "check_dataset", lambda *a: None)
+    monkeypatch.setattr(service, "check_dataset", lambda *a: None)
     app = create_app()
     app.dependency_overrides[get_session] = lambda: None  # no database in unit tests
     app.dependency_overrides[get_owner] = lambda: "local"

@@ -1,0 +1,61 @@
+"""Response models and OpenAPI entries every domain shares: the one error body, the 404 of
+a row looked up by id, a binary body."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# A binary body's schema: generated clients then hand back the bytes instead of dropping them.
+BINARY: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
+
+
+class FieldError(BaseModel):
+    path: str = Field(
+        description="What the error is about: a JSON path into the body "
+        "(model.layers[0].units), a parameter (query.metric, path.experiment_id, "
+        "header.Authorization), or, in parentheses, something that is not a field: "
+        "(body), (url), (server), (database), (broker)",
+        examples=["model.layers[0].units"],
+    )
+    msg: str = Field(examples=["Input should be greater than or equal to 1"])
+    type: str = Field(
+        description="A stable name of the kind of error, for clients to branch on",
+        examples=["greater_than_equal"],
+    )
+    loc: list[str | int] = Field(description="The path's parts, as pydantic gives them")
+    ctx: dict[str, Any] | None = Field(
+        default=None,
+        description="Where, for a rejected upload: line, column, cell, array, ...",
+        examples=[{"line": 7, "expected": 9, "got": 8}],
+    )
+
+
+class ErrorRead(BaseModel):
+    """Every error response (4xx and 5xx): one entry per problem found."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": [
+                        {
+                            "path": "path.experiment_id",
+                            "msg": "experiment 42 not found",
+                            "type": "not_found",
+                            "loc": ["path", "experiment_id"],
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    detail: list[FieldError]
+
+
+# One model for every error; the old name stays for the routes that declare their 422s.
+ValidationErrorRead = ErrorRead
+
+
+# The OpenAPI entry of every route that looks a row up by id.
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}

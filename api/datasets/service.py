@@ -1,0 +1,143 @@
+"""Datasets below the routes: an upload checked and parsed, then stored as an NPZ named by
+its content address under the data directory, and a `datasets` row; the list. Functions
+here flush, never commit: the request's session is the edge."""
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+from fastapi import HTTPException
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from api.core.list_filters import name_contains
+from api.datasets.limit import too_large
+from api.datasets.parsing.common import HeaderChoice, ParsedDataset, UploadError
+from api.datasets.parsing.parse import parse_upload
+from models.settings import Settings
+from models.tables import Dataset
+
+_CHUNK = 1024 * 1024
+
+
+def file_digest(stream: IO[bytes]) -> tuple[str, int]:
+    """SHA-256 and size of the whole file, read in chunks."""
+    hasher, size = hashlib.sha256(), 0
+    stream.seek(0)
+    while chunk := stream.read(_CHUNK):
+        hasher.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return hasher.hexdigest(), size
+
+
+def content_address(file_sha256: str, options: str) -> str:
+    """The same bytes parsed another way (another label column) are another dataset."""
+    return hashlib.sha256(f"fitq-dataset-v1\n{file_sha256}\n{options}".encode()).hexdigest()
+
+
+def write_atomically(target: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write to a temporary file beside the target, then rename: a crash mid-write leaves a
+    stray temporary file at worst, never a half-written dataset under the real name."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            np.savez(out, **arrays)  # type: ignore[arg-type]
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save(
+    session: Session,
+    owner: str,
+    data_dir: Path,
+    parsed: ParsedDataset,
+    address: str,
+    **upload: str | int,
+) -> tuple[Dataset, bool]:
+    """Store the arrays and their row; (dataset, created). An identical earlier upload of the
+    same owner, even one committed a moment ago by another request, is returned instead of a
+    second copy. The file is shared between owners (same content, same address); the rows are
+    not, so one owner's upload never answers another's."""
+    relative = f"datasets/{address}.npz"
+    if not (data_dir / relative).is_file():  # also restores a file deleted by hand
+        write_atomically(data_dir / relative, parsed.arrays())
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    new_id = session.execute(
+        insert(Dataset)
+        .values(
+            owner=owner,
+            sha256=address,
+            path=relative,
+            format=parsed.format,
+            label=parsed.label,
+            rows=len(parsed.x),
+            features=int(np.prod(parsed.x.shape[1:])),
+            feature_shape=[int(d) for d in parsed.x.shape[1:]],
+            x_dtype=str(parsed.x.dtype),
+            y_dtype=str(parsed.y.dtype),
+            classes=parsed.classes(),
+            has_test=parsed.x_test is not None,
+            test_rows=parsed.test_rows,
+            **upload,
+        )
+        .on_conflict_do_nothing(index_elements=["owner", "sha256"])
+        .returning(Dataset.id)
+    ).scalar_one_or_none()
+    same = (Dataset.owner == owner) & (Dataset.sha256 == address)
+    dataset = session.scalars(select(Dataset).where(same)).one()
+    return dataset, new_id is not None
+
+
+def upload(
+    session: Session,
+    owner: str,
+    settings: Settings,
+    stream: IO[bytes],
+    filename: str,
+    name: str | None,
+    label: str | None,
+    header: HeaderChoice,
+) -> tuple[Dataset, bool]:
+    """The file checked against the limits, parsed and stored; (dataset, created), as save()
+    answers. A file that is too large or does not parse is a 413 or a 422 naming where."""
+    try:
+        file_sha256, size = file_digest(stream)
+        if size > settings.max_upload_bytes:
+            raise too_large(settings.max_upload_bytes)
+        parsed = parse_upload(stream, filename, label, header, settings)
+    except UploadError as problem:
+        raise HTTPException(problem.status, detail=problem.detail()) from None
+    address = content_address(file_sha256, parsed.options)
+    return save(
+        session, owner, settings.data_dir, parsed, address,
+        name=name or filename, filename=filename, size_bytes=size,
+    )  # fmt: skip
+
+
+def list_page(
+    session: Session,
+    owner: str,
+    limit: int,
+    offset: int,
+    name: str | None = None,
+    format: str | None = None,
+) -> tuple[list[Dataset], int]:
+    conditions = [Dataset.owner == owner]
+    if name is not None:
+        conditions.append(name_contains(Dataset.name, name))
+    if format is not None:
+        conditions.append(Dataset.format == format)
+    query = select(Dataset).where(*conditions).order_by(Dataset.id.desc())
+    items = list(session.scalars(query.limit(limit).offset(offset)))
+    count = select(func.count()).select_from(Dataset).where(*conditions)
+    return items, session.scalar(count) or 0

@@ -1,0 +1,2 @@
+"""Over- and underfitting: the diagnosis of one experiment, with remedies (the rules are in
+models/diagnosis.py)."""

@@ -1,0 +1,1 @@
+"""/healthz: whether the database and the broker are reachable."""
