@@ -91,3 +91,17 @@ def list_datasets(
 )
 def get_dataset(dataset: DatasetDep) -> DatasetRead:
     return DatasetRead.model_validate(dataset)
+
+
+@router.delete(
+    "/{dataset_id}",
+    status_code=204,
+    response_class=Response,
+    responses={**NOT_FOUND, 409: {"model": ErrorRead, "description": "A job trains on it"}},
+    summary="Delete an uploaded dataset",
+)
+def delete_dataset(dataset: DatasetDep, session: SessionDep, settings: SettingsDep) -> Response:
+    """Refused (409) while a queued or running experiment trains on it; finished experiments
+    keep their history and spec."""
+    service.delete_dataset(session, dataset, settings.data_dir)
+    return Response(status_code=204)

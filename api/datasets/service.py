@@ -14,12 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from api.core.errors import ApiError
 from api.core.list_filters import name_contains
 from api.datasets.limit import too_large
 from api.datasets.parsing.common import HeaderChoice, ParsedDataset, UploadError
 from api.datasets.parsing.parse import parse_upload
+from models.db import after_commit
 from models.settings import Settings
-from models.tables import Dataset
+from models.tables import Dataset, Experiment, ExperimentStatus
 
 _CHUNK = 1024 * 1024
 
@@ -141,3 +143,34 @@ def list_page(
     items = list(session.scalars(query.limit(limit).offset(offset)))
     count = select(func.count()).select_from(Dataset).where(*conditions)
     return items, session.scalar(count) or 0
+
+
+ACTIVE = (ExperimentStatus.QUEUED.value, ExperimentStatus.RUNNING.value)
+
+
+def delete_dataset(session: Session, dataset: Dataset, data_dir: Path) -> None:
+    """The row, and its file once no other owner's row shares it (the file is content
+    addressed); refused while a queued or running experiment of the owner trains on it."""
+    using = [
+        e.id
+        for e in session.scalars(
+            select(Experiment).where(
+                Experiment.owner == dataset.owner, Experiment.status.in_(ACTIVE)
+            )
+        )
+        if e.spec.get("dataset", {}).get("dataset_id") == dataset.id
+    ]
+    if using:
+        raise ApiError(
+            409, "path.dataset_id",
+            f"dataset {dataset.id} is in use by queued or running experiment "
+            f"{', '.join(map(str, using))}: delete it once they have stopped", "in_use",
+        )  # fmt: skip
+    shared = session.scalar(
+        select(func.count()).where(Dataset.path == dataset.path, Dataset.id != dataset.id)
+    )
+    path = data_dir / dataset.path
+    session.delete(dataset)
+    session.flush()
+    if not shared:
+        after_commit(session, lambda: path.unlink(missing_ok=True))

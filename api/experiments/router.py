@@ -1,10 +1,12 @@
-"""/experiments: the dry run, submit, list, read, history, cancel, trained model."""
+"""/experiments: the dry run, submit, list, read, history (JSON or CSV), cancel, delete,
+trained model."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
+from api.core import csv_export
 from api.core.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep, SettingsDep
 from api.core.errors import ApiError
 from api.core.idempotency import IdempotencyKeyHeader, create_once
@@ -91,9 +93,11 @@ def get_experiment(experiment: ExperimentDep, session: SessionDep) -> Experiment
     return service.read_one(session, experiment)
 
 
+CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
 HISTORY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "Rows ordered by epoch",
+        "description": "Rows ordered by epoch; as CSV with `Accept: text/csv`",
+        "content": CSV_CONTENT,
         "headers": {
             "Link": {
                 "description": 'The next page, as `<URL>; rel="next"`, when there is one',
@@ -158,7 +162,12 @@ def get_history(
     into equal buckets and each bucket keeps the row whose `metric` value stands out most
     from its neighbours (a largest-triangle rule like LTTB), so spikes and turns survive;
     the first and last epochs are always kept, and the rows are whole (every metric). A
-    `metric` that was not recorded is a 422."""
+    `metric` that was not recorded is a 422.
+
+    With `Accept: text/csv` (before `application/json`) the answer is the whole history as
+    CSV, as `GET /experiments/{id}/history.csv` gives it."""
+    if csv_export.wants_csv(request.headers.get("accept")):
+        return _csv(session, experiment)
     if max_points is None:
         page = service.history_page(session, experiment.id, after_epoch, limit)
     else:
@@ -170,6 +179,41 @@ def get_history(
         next_url = request.url.include_query_params(after_epoch=page.next_after_epoch)
         headers["Link"] = f'<{next_url}>; rel="next"'
     return Response(page.body, media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/{experiment_id}/history.csv",
+    response_class=Response,
+    responses={200: {"content": CSV_CONTENT, "description": "One line an epoch"}, **NOT_FOUND},
+    summary="The whole history as CSV: epoch and every metric",
+)
+def get_history_csv(experiment: ExperimentDep, session: SessionDep) -> Response:
+    """Columns: `epoch`, then every metric recorded, sorted; a value that was not finite is
+    empty. Readable while the job runs (the epochs recorded so far)."""
+    return _csv(session, experiment)
+
+
+def _csv(session: SessionDep, experiment: Experiment) -> Response:
+    filename = f"experiment-{experiment.id}-history.csv"
+    return Response(
+        service.history_csv(session, experiment.id),
+        media_type=csv_export.CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.delete(
+    "/{experiment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={**NOT_FOUND, 409: {"model": ErrorRead, "description": "It is running"}},
+    summary="Delete an experiment with its history, checkpoints and model",
+)
+def delete_experiment(experiment: ExperimentDep, session: SessionDep) -> Response:
+    """A running experiment is a 409: cancel it, and delete it once it has stopped. A queued
+    one is deleted at once (a worker that later takes its message finds nothing to run)."""
+    service.delete_experiment(session, experiment)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

@@ -2,6 +2,7 @@
 through check_spec), submitting, reading, listing and cancelling, the history pages and the
 dry run. They flush, never commit: the request's session is the edge."""
 
+import shutil
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.core import csv_export
 from api.core.errors import ApiError
 from api.core.list_filters import has_tag, name_contains
 from api.core.lttb import largest_triangles
@@ -36,7 +38,8 @@ from api.core.outage import BROKER, ServerDownError
 from api.core.series import SeriesCache, last_epoch
 from api.experiments.schemas import ExperimentRead, ExperimentTimings, ExperimentTrainer
 from broker import door
-from models import limits, shapes
+from models import artifacts, limits, shapes
+from models.db import after_commit
 from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
 from models.spec_datasets import DatasetSpec, UploadedDataset
@@ -229,6 +232,50 @@ def request_cancel(session: Session, experiment: Experiment) -> None:
         )
     session.flush()
     session.refresh(experiment)
+
+
+def history_csv(session: Session, experiment_id: int) -> str:
+    """The whole history as CSV: epoch, then every metric recorded."""
+    query = (
+        select(EpochMetric.epoch, EpochMetric.metrics)
+        .where(EpochMetric.experiment_id == experiment_id)
+        .order_by(EpochMetric.epoch)
+    )
+    return csv_export.history_csv(
+        ["epoch"], (((epoch,), metrics) for epoch, metrics in session.execute(query))
+    )
+
+
+def delete_experiment(session: Session, experiment: Experiment) -> None:
+    """The row, and with it (a trigger, migration 0009) its epochs and chunks; its checkpoints
+    and final model once the delete is committed. A running job is refused: its worker would
+    go on writing for a row that is gone until its next write found out."""
+    refuse_running([experiment])
+    artifacts_to_remove(session, [experiment.id])
+    session.delete(experiment)
+    session.flush()
+
+
+def refuse_running(experiments: Sequence[Experiment]) -> None:
+    running = [e.id for e in experiments if e.status == ExperimentStatus.RUNNING.value]
+    if running:
+        raise ApiError(
+            409, "path",
+            f"experiment {', '.join(map(str, running))} is running: cancel it "
+            "(POST .../cancel) and delete it once it has stopped", "still_running",
+        )  # fmt: skip
+
+
+def artifacts_to_remove(session: Session, experiment_ids: Sequence[int]) -> None:
+    """Remove the experiments' checkpoints and final models after the commit (a rollback keeps
+    them with their rows)."""
+    folders = [artifacts.experiment_dir(i) for i in experiment_ids]
+
+    def remove() -> None:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    after_commit(session, remove)
 
 
 # History pages: GET /experiments/{id}/history as JSON bytes, pages of rows, optionally

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from api.core import csv_export
 from api.core.deps import OwnerDep, SessionDep, SettingsDep, StudyDep
 from api.core.errors import ApiError
 from api.core.idempotency import IdempotencyKeyHeader, create_once
@@ -69,6 +70,39 @@ def get_study(study: StudyDep, session: SessionDep) -> StudyRead:
     without validation) with the metrics there and at the end, and their mean and sample
     standard deviation over the succeeded repeats."""
     return service.read_one(session, study)
+
+
+@router.get(
+    "/studies/{study_id}/history.csv",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
+        **NOT_FOUND,
+    },
+    summary="Every run's epochs as one CSV",
+)
+def get_study_history_csv(study: StudyDep, session: SessionDep) -> Response:
+    """Columns: `experiment_id`, `variant`, `repeat`, `epoch`, then every metric any run
+    recorded, sorted; one line per run and epoch."""
+    return Response(
+        service.history_csv(session, study),
+        media_type=csv_export.CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="study-{study.id}-history.csv"'},
+    )
+
+
+@router.delete(
+    "/studies/{study_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={**NOT_FOUND, 409: {"model": ErrorRead, "description": "A run is running"}},
+    summary="Delete a study with its runs, their histories, checkpoints and models",
+)
+def delete_study(study: StudyDep, session: SessionDep) -> Response:
+    """Refused (409) while any run is running: cancel the study, and delete it once its runs
+    have stopped."""
+    service.delete_study(session, study)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

@@ -9,11 +9,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from api.core import csv_export
 from api.core.list_filters import has_tag, name_contains
-from api.experiments.service import check_dataset, dataset_input_shape, owned_dataset
+from api.experiments.service import (
+    artifacts_to_remove,
+    check_dataset,
+    dataset_input_shape,
+    owned_dataset,
+    refuse_running,
+)
 from api.studies import recipes
 from api.studies.check import StudyCheckError, check_variants
 from api.studies.expand import (
@@ -32,7 +39,7 @@ from broker.door import enqueue_all
 from models.settings import Settings
 from models.spec import ExperimentSpec
 from models.spec_datasets import UploadedDataset
-from models.tables import Experiment, ExperimentStatus, Study, utcnow
+from models.tables import EpochMetric, Experiment, ExperimentStatus, Study, utcnow
 
 S = ExperimentStatus
 
@@ -152,6 +159,34 @@ def request_cancel(session: Session, study: Study) -> int:
 # after the commit, so a rejected or rolled-back study leaves nothing stored or queued.
 
 NAME_MAX = 200  # experiments.name
+
+
+def history_csv(session: Session, study: Study) -> str:
+    """Every run's epochs as one CSV: experiment_id, variant, repeat, epoch, then every metric
+    any run recorded."""
+    runs = {
+        e.id: (e.variant or "base", e.repeat)
+        for e in session.scalars(select(Experiment).where(Experiment.study_id == study.id))
+    }
+    query = (
+        select(EpochMetric.experiment_id, EpochMetric.epoch, EpochMetric.metrics)
+        .where(EpochMetric.experiment_id.in_(runs))
+        .order_by(EpochMetric.experiment_id, EpochMetric.epoch)
+    )
+    rows = (((run, *runs[run], epoch), metrics) for run, epoch, metrics in session.execute(query))
+    return csv_export.history_csv(["experiment_id", "variant", "repeat", "epoch"], rows)
+
+
+def delete_study(session: Session, study: Study) -> None:
+    """The study and its runs with their histories and artifacts; refused while a run is
+    running. Its runs are deleted by id, not left to the foreign key's cascade, which SQLite
+    does not apply (fitq leaves its foreign_keys pragma off)."""
+    runs = list(session.scalars(select(Experiment).where(Experiment.study_id == study.id)))
+    refuse_running(runs)
+    artifacts_to_remove(session, [run.id for run in runs])
+    session.execute(delete(Experiment).where(Experiment.study_id == study.id))
+    session.delete(study)
+    session.flush()
 
 
 def definition_of(body: StudyCreate) -> dict[str, Any]:
