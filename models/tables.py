@@ -135,6 +135,8 @@ class Experiment(Base):
     versions: Mapped[dict[str, Any] | None]
     # The trainer of its last attempt: compiled or fit, compile seconds, why it fell back.
     trainer: Mapped[dict[str, Any] | None]
+    # Free text its owner keeps with it (PATCH).
+    notes: Mapped[str | None] = mapped_column(Text)
 
     study: Mapped["Study | None"] = relationship(back_populates="experiments")
 
@@ -152,6 +154,7 @@ class Study(Base):
     definition: Mapped[dict[str, Any]]
     repeats: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notes: Mapped[str | None] = mapped_column(Text)  # free text its owner keeps (PATCH)
 
     experiments: Mapped[list[Experiment]] = relationship(
         back_populates="study", passive_deletes=True, order_by="Experiment.id"

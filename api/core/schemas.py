@@ -1,9 +1,18 @@
 """Response models and OpenAPI entries every domain shares: the one error body, the 404 of
 a row looked up by id, a binary body."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from models.spec_base import Name, NoNul, PlainText, StrictModel
 
 # A binary body's schema: generated clients then hand back the bytes instead of dropping them.
 BINARY: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
@@ -59,3 +68,41 @@ ValidationErrorRead = ErrorRead
 
 # The OpenAPI entry of every route that looks a row up by id.
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}}
+
+
+Notes = Annotated[str, StringConstraints(max_length=10_000), NoNul]
+
+
+class RunUpdate(StrictModel):
+    """PATCH of an experiment or a study: only the fields given change; null clears the name
+    or the notes."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "circles, bigger", "tags": ["capacity"], "notes": "overfits at 82"}
+            ]
+        }
+    )
+
+    name: Name | None = None
+    tags: list[PlainText] | None = Field(
+        default=None, max_length=20, description="Replace the tags (each 1 to 64 characters)"
+    )
+    notes: Notes | None = Field(default=None, description="Free text, up to 10,000 characters")
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_short(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:  # only a null given is validated: the default is not
+            raise ValueError("tags cannot be null: give [] to remove them all")
+        for tag in value:
+            if not 1 <= len(tag) <= 64:
+                raise ValueError("each tag must be 1 to 64 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> "RunUpdate":
+        if not self.model_fields_set:
+            raise ValueError("give name, tags or notes to change")
+        return self

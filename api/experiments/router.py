@@ -11,7 +11,7 @@ from api.core.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep, S
 from api.core.errors import ApiError
 from api.core.idempotency import IdempotencyKeyHeader, create_once
 from api.core.list_filters import NameQuery, TagQuery
-from api.core.schemas import BINARY, NOT_FOUND, ErrorRead
+from api.core.schemas import BINARY, NOT_FOUND, ErrorRead, RunUpdate
 from api.experiments import service
 from api.experiments.schemas import (
     EpochRow,
@@ -200,6 +200,21 @@ def _csv(session: SessionDep, experiment: Experiment) -> Response:
         media_type=csv_export.CSV_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.patch(
+    "/{experiment_id}",
+    response_model=ExperimentRead,
+    responses=NOT_FOUND,
+    summary="Rename, retag or annotate an experiment",
+)
+def update_experiment(
+    change: RunUpdate, experiment: ExperimentDep, session: SessionDep
+) -> ExperimentRead:
+    """Only the fields given change: `name` (null clears it), `tags` (replaced; [] removes
+    them), `notes` (free text; null clears it). Any status, running included."""
+    service.apply_update(session, experiment, change)
+    return service.read_one(session, experiment)
 
 
 @router.delete(

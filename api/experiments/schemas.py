@@ -111,6 +111,7 @@ class ExperimentRead(BaseModel):
         "and whether the best weights were restored",
     )
     cancel_requested: bool
+    notes: str | None = Field(default=None, description="Free text kept with it (PATCH)")
     attempts: int = Field(
         default=0,
         description="Times a worker claimed it; above 1 it was resumed after a worker was lost",

@@ -35,6 +35,7 @@ from api.core.errors import ApiError
 from api.core.list_filters import has_tag, name_contains
 from api.core.lttb import largest_triangles
 from api.core.outage import BROKER, ServerDownError
+from api.core.schemas import RunUpdate
 from api.core.series import SeriesCache, last_epoch
 from api.experiments.schemas import ExperimentRead, ExperimentTimings, ExperimentTrainer
 from broker import door
@@ -157,6 +158,7 @@ def to_read(experiment: Experiment, metrics: dict[str, Any] | None) -> Experimen
         stopped_epoch=experiment.stopped_epoch,
         stop_reason=experiment.stop_reason,
         cancel_requested=experiment.cancel_requested,
+        notes=experiment.notes,
         attempts=experiment.attempts or 0,
         backend=experiment.backend,
         timings=None if experiment.timings is None else ExperimentTimings(**experiment.timings),
@@ -232,6 +234,13 @@ def request_cancel(session: Session, experiment: Experiment) -> None:
         )
     session.flush()
     session.refresh(experiment)
+
+
+def apply_update(session: Session, row: Experiment, change: RunUpdate) -> None:
+    """Set the fields the PATCH gave, and only those."""
+    for field in change.model_fields_set:
+        setattr(row, field, getattr(change, field))
+    session.flush()
 
 
 def history_csv(session: Session, experiment_id: int) -> str:

@@ -10,7 +10,7 @@ from api.core.deps import OwnerDep, SessionDep, SettingsDep, StudyDep
 from api.core.errors import ApiError
 from api.core.idempotency import IdempotencyKeyHeader, create_once
 from api.core.list_filters import NameQuery, TagQuery
-from api.core.schemas import NOT_FOUND, ErrorRead
+from api.core.schemas import NOT_FOUND, ErrorRead, RunUpdate
 from api.studies import recipes, service
 from api.studies.schemas import RecipeApply, RecipeRead, StudyCreate, StudyPage, StudyRead
 from models.tables import Study
@@ -89,6 +89,19 @@ def get_study_history_csv(study: StudyDep, session: SessionDep) -> Response:
         media_type=csv_export.CSV_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="study-{study.id}-history.csv"'},
     )
+
+
+@router.patch(
+    "/studies/{study_id}",
+    response_model=StudyRead,
+    responses=NOT_FOUND,
+    summary="Rename, retag or annotate a study",
+)
+def update_study(change: RunUpdate, study: StudyDep, session: SessionDep) -> StudyRead:
+    """Only the fields given change: `name` and `notes` (null clears them) are the study's;
+    `tags` replace the tags of every run, which the studies list filters on."""
+    service.update_study(session, study, change)
+    return service.read_one(session, study)
 
 
 @router.delete(

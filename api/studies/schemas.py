@@ -192,6 +192,7 @@ class StudyBrief(BaseModel):
 
     id: int
     name: str | None
+    notes: str | None = Field(default=None, description="Free text kept with it (PATCH)")
     repeats: int
     created_at: datetime
     status: StudyStatus = Field(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.core import csv_export
 from api.core.list_filters import has_tag, name_contains
+from api.core.schemas import RunUpdate
 from api.experiments.service import (
     artifacts_to_remove,
     check_dataset,
@@ -91,6 +92,7 @@ def brief(study: Study, counts: Mapping[str, int], variants: list[str]) -> Study
     return StudyBrief(
         id=study.id,
         name=study.name,
+        notes=study.notes,
         repeats=study.repeats,
         created_at=study.created_at,
         status=study_status(counts),
@@ -175,6 +177,18 @@ def history_csv(session: Session, study: Study) -> str:
     )
     rows = (((run, *runs[run], epoch), metrics) for run, epoch, metrics in session.execute(query))
     return csv_export.history_csv(["experiment_id", "variant", "repeat", "epoch"], rows)
+
+
+def update_study(session: Session, study: Study, change: RunUpdate) -> None:
+    """Name and notes are the study's; its tags are those its runs carry (what the list's tag
+    filter reads), so new tags are set on every run."""
+    for name in change.model_fields_set - {"tags"}:
+        setattr(study, name, getattr(change, name))
+    if "tags" in change.model_fields_set:
+        session.execute(
+            update(Experiment).where(Experiment.study_id == study.id).values(tags=change.tags)
+        )
+    session.flush()
 
 
 def delete_study(session: Session, study: Study) -> None:

@@ -156,3 +156,58 @@ def test_a_dataset_in_use_is_kept_until_its_jobs_stop(client: TestClient) -> Non
     assert not path.exists()
     # The finished experiment keeps its spec and reads as before.
     assert client.get(f"/experiments/{experiment_id}").json()["status"] == "cancelled"
+
+
+def test_patch_renames_retags_and_annotates_an_experiment(client: TestClient) -> None:
+    experiment_id = running(client)
+    changed = client.patch(
+        f"/experiments/{experiment_id}",
+        json={"name": "bigger", "tags": ["capacity", "circles"], "notes": "overfits at 82"},
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["name"], body["tags"], body["notes"]) == (
+        "bigger", ["capacity", "circles"], "overfits at 82",
+    )  # fmt: skip
+    assert body["status"] == "running"  # any status may be annotated
+    # Only the fields given change; null clears the notes.
+    again = client.patch(f"/experiments/{experiment_id}", json={"notes": None}).json()
+    assert (again["name"], again["tags"], again["notes"]) == (
+        "bigger", ["capacity", "circles"], None,
+    )  # fmt: skip
+    listed = client.get("/experiments", params={"tag": "capacity"}).json()["items"]
+    assert [item["id"] for item in listed] == [experiment_id]
+
+
+def test_a_bad_patch_is_a_422_naming_the_field(client: TestClient) -> None:
+    experiment_id = submitted(client)
+    for body, field in (
+        ({"tags": None}, "tags"),
+        ({"tags": ["x" * 65]}, "tags"),
+        ({"notes": "a\x00b"}, "notes"),
+        ({"name": ""}, "name"),
+        ({"spec": {}}, "spec"),
+        ({}, "(body)"),
+    ):
+        response = client.patch(f"/experiments/{experiment_id}", json=body)
+        assert response.status_code == 422, body
+        assert the_error(response)["path"] == field, (body, response.text)
+    with session_scope() as session:
+        theirs = Experiment(spec=circles_spec(), epochs_total=3, owner="mallory")
+        session.add(theirs)
+        session.flush()
+        theirs_id = theirs.id
+    assert client.patch(f"/experiments/{theirs_id}", json={"name": "mine"}).status_code == 404
+
+
+def test_patch_of_a_study_names_it_and_tags_its_runs(client: TestClient) -> None:
+    study = client.post("/studies", json={"base": circles_spec(epochs=2), "repeats": 2}).json()
+    changed = client.patch(
+        f"/studies/{study['id']}", json={"name": "repeats", "notes": "n", "tags": ["sweep"]}
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["name"], changed.json()["notes"]) == ("repeats", "n")
+    ids = [run["experiment_id"] for run in study["summary"][0]["per_run"]]
+    assert [client.get(f"/experiments/{i}").json()["tags"] for i in ids] == [["sweep"]] * 2
+    listed = client.get("/studies", params={"tag": "sweep"}).json()["items"]
+    assert [item["id"] for item in listed] == [study["id"]]
