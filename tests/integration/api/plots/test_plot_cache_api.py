@@ -5,8 +5,12 @@ import io
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.integration.test_history_pages import running_experiment, write_epochs
-from tests.integration.test_study_plots_api import add_experiment, add_study, write_history
+from tests.integration.api.experiments.test_history_pages import running_experiment, write_epochs
+from tests.integration.api.plots.test_study_plots_api import (
+    add_experiment,
+    add_study,
+    write_history,
+)
 from worker.training import epoch_store
 
 

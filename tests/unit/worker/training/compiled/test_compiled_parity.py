@@ -1,5 +1,6 @@
 """The compiled trainer gives what model.fit gives: every per-epoch loss and metric within
-1e-5 relative, the same final weights, the same early stop (tests/unit/compiled_cases.py)."""
+1e-5 relative, the same final weights, the same early stop (the cases: compiled_cases.py, beside
+this file)."""
 
 import json
 import subprocess
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.unit.compiled_cases import CASES
+from tests.unit.worker.training.compiled.compiled_cases import CASES
 
 RTOL = 1e-5
 
@@ -25,7 +26,7 @@ def _child(module: str, *args: str) -> Any:
 @pytest.fixture(scope="module")
 def parity() -> dict[str, Any]:
     """Every case in one JAX process: the imports and Keras's own compiles once."""
-    return dict(_child("tests.unit.compiled_parity_child"))
+    return dict(_child("tests.unit.worker.training.compiled.compiled_parity_child"))
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -48,6 +49,6 @@ def test_early_stopping_stops_where_keras_stops(parity: dict[str, Any], case: st
 
 
 def test_the_stopping_rule_decides_as_keras_on_random_histories() -> None:
-    answer = _child("tests.unit.compiled_stopping_child", "300")
+    answer = _child("tests.unit.worker.training.compiled.compiled_stopping_child", "300")
     assert answer["histories"] == 300
     assert answer["disagreements"] == []

@@ -4,13 +4,13 @@ import json
 import subprocess
 import sys
 
-from tests.unit.test_callbacks import new_experiment, rows
+from tests.unit.worker.training.test_callbacks import new_experiment, rows
 
 
 def test_cancel_found_during_a_jax_validation_step_stops_cleanly(sqlite_db: str) -> None:
     experiment_id = new_experiment(epochs=20)
     done = subprocess.run(
-        [sys.executable, "-m", "tests.unit.jax_stop_child", str(experiment_id)],
+        [sys.executable, "-m", "tests.unit.worker.training.jax_stop_child", str(experiment_id)],
         capture_output=True,
         text=True,
         timeout=300,

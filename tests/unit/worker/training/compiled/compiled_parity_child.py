@@ -1,6 +1,6 @@
 """The compiled trainer against model.fit on the same specs, data and initial variables, in a
 JAX process of its own (Keras picks its backend once, at import). Prints, as JSON, each
-case's per-epoch logs from both trainers. Run by tests/unit/test_compiled_parity.py."""
+case's per-epoch logs from both trainers. Run by test_compiled_parity.py, beside it."""
 
 import json
 import os
@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from models.spec import ExperimentSpec
-from tests.unit.compiled_cases import CASES, Case
+from tests.unit.worker.training.compiled.compiled_cases import CASES, Case
 from worker.training.build import build_model
 from worker.training.compiled.trainer import CompiledFit, Job
 from worker.training.early_stop import EarlyStopper

@@ -1,5 +1,5 @@
 """The list filters in the embedded mode's SQLite, where tags are JSON text (PostgreSQL's are
-tested through the API in tests/integration/test_request_errors.py)."""
+tested through the API in tests/integration/api/core/test_request_errors.py)."""
 
 from api.experiments.service import ExperimentFilters, list_page
 from models.db import session_scope

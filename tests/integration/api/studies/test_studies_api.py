@@ -12,7 +12,7 @@ from sqlalchemy import select
 from models.db import session_scope
 from models.tables import Experiment
 from tests.helpers import ROOT, circles_spec, error_of
-from tests.integration.test_experiments_api import queued_ids
+from tests.integration.api.experiments.test_experiments_api import queued_ids
 from worker.training import epoch_store, lifecycle
 
 

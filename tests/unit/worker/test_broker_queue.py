@@ -1,6 +1,6 @@
 """What the reconciler sees of the embedded filesystem broker: the training jobs whose message
 files are in the queue folder, written by kombu itself (the Redis side is tested against a
-real Redis in tests/integration/test_lost_messages.py)."""
+real Redis in tests/integration/worker/test_lost_messages.py)."""
 
 from pathlib import Path
 
