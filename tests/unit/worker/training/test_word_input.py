@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from models import artifacts
-from tests.unit.worker.training.test_sparse_input import (
+from tests.unit.worker.training.imdb_words import (
     DENSE_FIRST,
     IMDB,
     raw_spec,
