@@ -9,18 +9,13 @@ from sqlalchemy import delete, func, select, text, update
 
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment, MetricChunk, Study, utcnow
-from tests.helpers import circles_spec, poll
+from tests.factories import add_experiment, add_study
+from tests.helpers import poll
 from worker.training import epoch_store
 
 
 def recorded(epochs: int, study_id: int | None = None) -> int:
-    with session_scope() as session:
-        experiment = Experiment(
-            spec=circles_spec(), epochs_total=100, status="running", study_id=study_id
-        )
-        session.add(experiment)
-        session.flush()
-        experiment_id = experiment.id
+    experiment_id = add_experiment(epochs_total=100, status="running", study_id=study_id)
     rows = [(epoch, {"loss": 1 / epoch}) for epoch in range(1, epochs + 1)]
     assert epoch_store.write_epochs(experiment_id, None, rows) == "ok"
     return experiment_id
@@ -50,11 +45,7 @@ def test_deleting_an_experiment_deletes_its_epochs_and_no_others(client: TestCli
 
 
 def test_deleting_a_study_deletes_its_experiments_epochs(client: TestClient) -> None:
-    with session_scope() as session:
-        study = Study(definition={})
-        session.add(study)
-        session.flush()
-        study_id = study.id
+    study_id = add_study(definition={})
     runs = [recorded(4, study_id), recorded(2, study_id)]
     with session_scope() as session:
         session.execute(delete(Study).where(Study.id == study_id))

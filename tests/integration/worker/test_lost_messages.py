@@ -13,7 +13,9 @@ from kombu import Message
 from broker.door import celery_app
 from models.settings import get_settings
 from tests.conftest import TEST_QUEUE
-from tests.integration.worker.test_recovery import age, drop_message, queued_messages, submit
+from tests.factories import age
+from tests.helpers import submit
+from tests.integration.redis_queue import drop_message, queued_messages
 from worker.broker_queue import experiment_of
 from worker.reconciler import Reconciler
 

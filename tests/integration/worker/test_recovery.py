@@ -1,7 +1,6 @@
 """Claims, reclaims, the attempt cap, fenced writes and the reconciler on the real PostgreSQL."""
 
-from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 import pytest
@@ -13,32 +12,12 @@ from models.artifacts import final_model_path
 from models.db import session_scope
 from models.series_chunks import chunk_rows
 from models.settings import get_settings
-from models.tables import Experiment, utcnow
-from tests.conftest import TEST_QUEUE
-from tests.helpers import circles_spec, the_error
-from worker.broker_queue import experiment_of
+from models.tables import Experiment
+from tests.factories import age
+from tests.helpers import submit, the_error
+from tests.integration.redis_queue import drop_message
 from worker.reconciler import reconcile_once
 from worker.training import epoch_store, lifecycle
-
-
-def submit(client: TestClient, epochs: int = 3) -> int:
-    response = client.post("/experiments", json=circles_spec(epochs=epochs))
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def queued_messages(redis_client: redis.Redis) -> list[bytes]:
-    """The run's training queue as kombu keeps it in Redis (the client does not decode)."""
-    return cast(list[bytes], redis_client.lrange(TEST_QUEUE, 0, -1))
-
-
-def drop_message(redis_client: redis.Redis, experiment_id: int) -> None:
-    """Lose a job's message, as a broker restart without persistence would."""
-    for raw in queued_messages(redis_client):
-        if experiment_of(raw) == experiment_id:
-            assert redis_client.lrem(TEST_QUEUE, 1, raw) == 1  # type: ignore[arg-type]
-            return
-    raise AssertionError(f"no message for experiment {experiment_id}")
 
 
 def claimed_job(client: TestClient) -> tuple[int, lifecycle.Claim]:
@@ -47,16 +26,6 @@ def claimed_job(client: TestClient) -> tuple[int, lifecycle.Claim]:
     claimed = lifecycle.claim(experiment_id, "w")
     assert claimed is not None
     return experiment_id, claimed
-
-
-def age(experiment_id: int, seconds: float) -> None:
-    """Pretend the last heartbeat (or enqueue) was `seconds` ago."""
-    with session_scope() as session:
-        session.execute(
-            update(Experiment)
-            .where(Experiment.id == experiment_id)
-            .values(heartbeat_at=utcnow() - timedelta(seconds=seconds))
-        )
 
 
 def test_a_stale_job_is_reclaimed_and_the_old_attempt_is_fenced_off(client: TestClient) -> None:

@@ -2,7 +2,6 @@
 (tests/fixtures/imdb_notebook, parsed from the notebook's printed Keras logs) and on synthetic
 curves, one for each verdict."""
 
-import json
 import math
 from typing import Any
 
@@ -10,16 +9,11 @@ import pytest
 
 from models.diagnosis import diagnose
 from models.diagnosis_types import ModelFacts, Verdict
-from tests.helpers import ROOT
+from tests.helpers import notebook_log
 
-FIXTURES = ROOT / "tests" / "fixtures" / "imdb_notebook"
 NAMES = ("baseline", "smaller", "bigger", "l2", "dropout")
 # The notebook's models: Dense layers, sigmoid output, binary crossentropy.
 IMDB = ModelFacts(layer_types=frozenset({"Dense"}), chance_loss=math.log(2))
-
-
-def imdb(name: str) -> list[dict[str, Any]]:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
 def lowest(rows: list[dict[str, Any]], key: str) -> int:
@@ -40,13 +34,13 @@ def codes(rows: list[dict[str, Any]], **kwargs: Any) -> list[str]:
 
 def test_fixtures_hold_the_notebooks_twenty_epochs() -> None:
     for name in NAMES:
-        rows = imdb(name)
+        rows = notebook_log(name)
         assert [row["epoch"] for row in rows] == list(range(1, 21)), name
         assert {"loss", "accuracy", "binary_crossentropy", "val_loss", "val_accuracy"} <= set(
             rows[0]
         )
-    assert imdb("baseline")[0]["val_loss"] == 0.3794
-    assert imdb("bigger")[5]["loss"] == 2.8322e-04
+    assert notebook_log("baseline")[0]["val_loss"] == 0.3794
+    assert notebook_log("bigger")[5]["loss"] == 2.8322e-04
 
 
 @pytest.mark.parametrize(
@@ -56,7 +50,7 @@ def test_fixtures_hold_the_notebooks_twenty_epochs() -> None:
 def test_every_notebook_model_overfits_from_the_epoch_after_its_best(
     name: str, best: int, from_epoch: int
 ) -> None:
-    rows = imdb(name)
+    rows = notebook_log(name)
     result = diagnose(rows, epochs_total=20, facts=IMDB)
     assert result.verdict is Verdict.OVERFITTING
     assert result.best_epoch == best == lowest(rows, "val_loss")
@@ -69,7 +63,7 @@ def test_every_notebook_model_overfits_from_the_epoch_after_its_best(
 def test_bigger_overfits_at_once_baseline_after_a_few_epochs_smaller_later() -> None:
     # The notebook: "the bigger network starts overfitting after just one epoch"; the smaller
     # one later than the baseline (epoch 12 against 4 in these logs).
-    start = {name: diagnose(imdb(name)).overfitting_from_epoch or 0 for name in NAMES}
+    start = {name: diagnose(notebook_log(name)).overfitting_from_epoch or 0 for name in NAMES}
     assert start["bigger"] == 2
     assert start["bigger"] < start["baseline"] <= 5 < start["smaller"]
 
@@ -78,8 +72,8 @@ def test_l2_and_dropout_resist_overfitting_better_than_the_baseline() -> None:
     # What the logs show: both end with about half the baseline's loss gap (0.43 and 0.48
     # against 0.85) and a smaller accuracy gap; dropout also starts overfitting later (epoch 6
     # against 4), while L2 starts one epoch earlier (3) but its val_loss climbs more slowly.
-    last = {name: diagnose(imdb(name)).at_last for name in NAMES}
-    start = {name: diagnose(imdb(name)).overfitting_from_epoch or 0 for name in NAMES}
+    last = {name: diagnose(notebook_log(name)).at_last for name in NAMES}
+    start = {name: diagnose(notebook_log(name)).overfitting_from_epoch or 0 for name in NAMES}
     baseline = last["baseline"]
     assert baseline is not None
     for name in ("l2", "dropout"):
@@ -94,7 +88,7 @@ def test_l2_and_dropout_resist_overfitting_better_than_the_baseline() -> None:
 
 
 def test_gaps_at_the_best_and_last_epochs_match_the_log() -> None:
-    result = diagnose(imdb("baseline"))
+    result = diagnose(notebook_log("baseline"))
     assert result.at_best is not None and result.at_last is not None
     assert (result.at_best.epoch, result.at_best.loss, result.at_best.val_loss) == (
         3,
@@ -109,22 +103,22 @@ def test_gaps_at_the_best_and_last_epochs_match_the_log() -> None:
     assert result.at_last.epoch == 20
     assert result.at_last.gaps["loss"] == pytest.approx(0.8565 - 0.0036)
     # L2's loss carries the weight penalty; its crossentropy gap is the bare one.
-    l2 = diagnose(imdb("l2")).at_last
+    l2 = diagnose(notebook_log("l2")).at_last
     assert l2 is not None
     assert l2.gaps["binary_crossentropy"] == pytest.approx(0.4997 - 0.0671)
 
 
 def test_a_rise_shorter_than_the_patience_is_a_note_not_a_verdict() -> None:
-    early = diagnose(imdb("bigger")[:3], epochs_total=20, finished=False)
+    early = diagnose(notebook_log("bigger")[:3], epochs_total=20, finished=False)
     assert early.verdict is Verdict.GOOD_FIT
     assert early.overfitting_from_epoch is None
     assert any("for the last 2 epoch(s)" in note for note in early.notes)
     assert any("Provisional" in note for note in early.notes)
-    assert diagnose(imdb("bigger")[:4]).overfitting_from_epoch == 2
+    assert diagnose(notebook_log("bigger")[:4]).overfitting_from_epoch == 2
 
 
 def test_overfitting_remedies_follow_the_notebooks_and_what_the_model_has() -> None:
-    rows = imdb("bigger")
+    rows = notebook_log("bigger")
     assert codes(rows, facts=IMDB) == [
         "early_stopping", "more_data", "reduce_capacity", "weight_regularization", "dropout",
     ]  # fmt: skip
@@ -238,7 +232,7 @@ def test_without_validation_the_training_loss_is_judged_alone() -> None:
 
 
 def test_rules_and_progress_are_reported() -> None:
-    result = diagnose(imdb("smaller")[:15], epochs_total=20)
+    result = diagnose(notebook_log("smaller")[:15], epochs_total=20)
     assert result.rules.overfit_patience == 3 and result.rules.overfit_tolerance == 0.02
     assert result.notes[0] == "The run stopped after 15 of 20 epochs."
     assert result.epochs == 15 and result.finished is True

@@ -13,7 +13,7 @@ from models.db import get_sessionmaker, session_scope
 from models.settings import get_settings
 from models.tables import LOCAL_OWNER, IdempotencyKey, utcnow
 from tests.helpers import circles_spec
-from tests.integration.api.experiments.test_experiments_api import queued_ids
+from tests.integration.redis_queue import queued_ids
 from worker.reconciler import forget_idempotency_keys
 
 KEY = {"Idempotency-Key": "9b2f6c1e-retry"}

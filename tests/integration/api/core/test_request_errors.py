@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 
 from api.core.schemas import ErrorRead
 from models.settings import get_settings
-from tests.helpers import circles_spec, diabetes_csv, error_of
-from worker.training import epoch_store, lifecycle
+from tests.factories import running_experiment
+from tests.helpers import circles_spec, diabetes_csv, error_of, submit
+from worker.training import epoch_store
 
 ITEM_KEYS = {"path", "msg", "type", "loc", "ctx"}
 
@@ -73,7 +74,7 @@ def test_nul_in_any_text_field_is_a_422_naming_it(client: TestClient) -> None:
 def test_every_kind_of_error_has_the_one_shape(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    queued = client.post("/experiments", json=circles_spec()).json()["id"]
+    queued = submit(client, epochs=5)
     anonymous = TestClient(client.app)
     samples = {
         400: [
@@ -124,8 +125,7 @@ def test_every_kind_of_error_has_the_one_shape(
 
 def test_a_metric_not_recorded_names_the_query_field(client: TestClient) -> None:
     # The example: this answered `detail` as a string.
-    experiment_id = client.post("/experiments", json=circles_spec()).json()["id"]
-    assert lifecycle.claim(experiment_id, "test-worker") is not None  # as a worker does
+    experiment_id = running_experiment(client, epochs=5)  # claimed as a worker does
     epoch_store.record_epoch(experiment_id, 1, {"loss": 0.5})
     response = client.get(f"/experiments/{experiment_id}/plot.png", params={"metric": "foo"})
     [error] = assert_one_shape(response)

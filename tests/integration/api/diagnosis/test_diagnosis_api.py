@@ -1,29 +1,16 @@
 """GET /experiments/{id}/diagnosis on the real PostgreSQL: history rows written as a worker
 writes them (lifecycle.claim / record_epoch), the verdict read over HTTP."""
 
-import json
-
 from fastapi.testclient import TestClient
 
-from tests.helpers import ROOT, circles_spec, the_error
-from worker.training import epoch_store, lifecycle
-
-BIGGER = json.loads((ROOT / "tests/fixtures/imdb_notebook/bigger.json").read_text())
-
-
-def submit(client: TestClient, epochs: int) -> int:
-    response = client.post("/experiments", json=circles_spec(epochs=epochs))
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
+from models.tables import ExperimentStatus
+from tests.factories import record_epochs
+from tests.helpers import notebook_log, submit, the_error
 
 
 def test_the_bigger_notebook_model_is_overfitting_from_epoch_2(client: TestClient) -> None:
     experiment_id = submit(client, epochs=20)
-    assert lifecycle.claim(experiment_id, "test-worker") is not None
-    for row in BIGGER:
-        metrics = {key: value for key, value in row.items() if key != "epoch"}
-        epoch_store.record_epoch(experiment_id, row["epoch"], metrics)
-    lifecycle.finish(experiment_id, lifecycle.ExperimentStatus.SUCCEEDED)
+    record_epochs(experiment_id, notebook_log("bigger"), finish=ExperimentStatus.SUCCEEDED)
 
     response = client.get(f"/experiments/{experiment_id}/diagnosis")
     assert response.status_code == 200, response.text
@@ -50,8 +37,7 @@ def test_without_a_finished_epoch_it_is_insufficient_data(client: TestClient) ->
     )  # fmt: skip
     assert (body["epochs"], body["best_epoch"], body["remedies"]) == (0, None, [])
 
-    lifecycle.claim(experiment_id, "test-worker")
-    epoch_store.record_epoch(experiment_id, 1, {"loss": 0.7, "val_loss": 0.71})
+    record_epochs(experiment_id, [{"epoch": 1, "loss": 0.7, "val_loss": 0.71}])
     running = client.get(f"/experiments/{experiment_id}/diagnosis").json()
     assert (running["verdict"], running["epochs"]) == ("insufficient_data", 1)
     assert running["notes"][0].startswith("Provisional")

@@ -1,32 +1,15 @@
 """The experiments API on the real PostgreSQL and Redis of this machine."""
 
 import io
-import json
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.conftest import TEST_QUEUE
-from tests.helpers import circles_spec, error_of, the_error
+from tests.helpers import circles_spec, error_of, submit, the_error
+from tests.integration.redis_queue import queued_ids
 from worker.training import epoch_store, lifecycle
-
-
-def queued_ids(redis_client: redis.Redis) -> list[int]:
-    """Experiment ids of the train messages waiting in this run's Redis queue."""
-    ids = []
-    for raw in redis_client.lrange(TEST_QUEUE, 0, -1):
-        headers = json.loads(raw)["headers"]
-        assert headers["task"] == "fitq.train"
-        ids.extend(json.loads(headers["argsrepr"]))
-    return ids
-
-
-def submit(client: TestClient, **changes: object) -> dict:
-    response = client.post("/experiments", json=circles_spec(epochs=3, **changes))
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def test_submit_stores_queued_and_enqueues_the_id(
@@ -71,7 +54,7 @@ def test_malformed_json_is_422(client: TestClient) -> None:
 
 
 def test_list_is_newest_first_paginated_and_filtered(client: TestClient) -> None:
-    ids = [submit(client, name=f"run {i}")["id"] for i in range(3)]
+    ids = [submit(client, name=f"run {i}") for i in range(3)]
     client.post(f"/experiments/{ids[0]}/cancel")
     page = client.get("/experiments", params={"limit": 2}).json()
     assert [e["id"] for e in page["items"]] == [ids[2], ids[1]]
@@ -98,7 +81,7 @@ def test_unknown_ids_are_404_with_a_json_body(client: TestClient) -> None:
 
 
 def test_history_and_status_while_running_and_retried_writes(client: TestClient) -> None:
-    experiment_id = submit(client)["id"]
+    experiment_id = submit(client)
     assert lifecycle.claim(experiment_id, "test-worker") is not None
     epoch_store.record_epoch(experiment_id, 1, {"loss": 0.7, "val_loss": 0.8})
     epoch_store.record_epoch(experiment_id, 2, {"loss": 0.6, "val_loss": 0.75})
@@ -118,7 +101,7 @@ def test_history_and_status_while_running_and_retried_writes(client: TestClient)
 
 
 def test_claim_is_exclusive_and_final_status_sticks(client: TestClient) -> None:
-    experiment_id = submit(client)["id"]
+    experiment_id = submit(client)
     assert lifecycle.claim(experiment_id, "a") is not None
     assert lifecycle.claim(experiment_id, "b") is None
     lifecycle.finish(experiment_id, lifecycle.ExperimentStatus.FAILED, "boom")
@@ -128,7 +111,7 @@ def test_claim_is_exclusive_and_final_status_sticks(client: TestClient) -> None:
 
 
 def test_plot_png_size_unknown_metric_and_no_epochs(client: TestClient) -> None:
-    experiment_id = submit(client)["id"]
+    experiment_id = submit(client)
     early = client.get(f"/experiments/{experiment_id}/plot.png")
     assert early.status_code == 409
     lifecycle.claim(experiment_id, "w")
@@ -152,14 +135,14 @@ def test_plot_png_size_unknown_metric_and_no_epochs(client: TestClient) -> None:
 
 
 def test_cancel_queued_at_once_running_by_flag(client: TestClient) -> None:
-    queued = submit(client)["id"]
+    queued = submit(client)
     response = client.post(f"/experiments/{queued}/cancel")
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
     assert lifecycle.claim(queued, "w") is None  # a late delivery never runs it
     assert client.post(f"/experiments/{queued}/cancel").status_code == 409
 
-    running = submit(client)["id"]
+    running = submit(client)
     lifecycle.claim(running, "w")
     body = client.post(f"/experiments/{running}/cancel").json()
     assert (body["status"], body["cancel_requested"]) == ("running", True)

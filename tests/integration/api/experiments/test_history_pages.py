@@ -1,7 +1,6 @@
 """History pages and downsampling on the real PostgreSQL: long histories are written in bulk,
 as many epochs as a long fit leaves, then read through the API."""
 
-import math
 from datetime import timedelta
 from typing import Any
 
@@ -9,50 +8,13 @@ import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text, update
 
 from api.core.series import read_chunked, read_series
 from models.db import session_scope
-from models.tables import EpochMetric, Experiment, MetricChunk, utcnow
-from tests.helpers import circles_spec
+from models.tables import Experiment, MetricChunk, utcnow
+from tests.factories import add_epochs, running_experiment
 from worker.training import epoch_store, lifecycle
-
-
-def running_experiment(client: TestClient) -> int:
-    response = client.post("/experiments", json=circles_spec(epochs=100_000))
-    assert response.status_code == 201, response.text
-    experiment_id: int = response.json()["id"]
-    assert lifecycle.claim(experiment_id, "test-worker") is not None
-    return experiment_id
-
-
-def loss_at(epoch: int) -> float:
-    return 1 / math.sqrt(epoch)
-
-
-def write_epochs(
-    experiment_id: int, epochs: range, spike: int | None = None, chunked: bool = True
-) -> None:
-    """Rows shaped as the worker writes them, in batches of 250 as its flushes do, with their
-    metric_chunks; `chunked=False`: the rows alone, as recorded before migration 0008."""
-    rows: list[tuple[int, dict[str, Any]]] = []
-    for epoch in epochs:
-        loss = 5.0 if epoch == spike else loss_at(epoch)
-        metrics = {"loss": loss, "accuracy": 0.5, "val_loss": 1.1 * loss, "val_accuracy": 0.4}
-        rows.append((epoch, metrics))
-    with session_scope() as session:
-        if not chunked:
-            now = utcnow()
-            session.execute(
-                insert(EpochMetric),
-                [
-                    {"experiment_id": experiment_id, "epoch": e, "metrics": m, "recorded_at": now}
-                    for e, m in rows
-                ],
-            )
-            return
-        for start in range(0, len(rows), 250):
-            epoch_store.store_epochs(session, experiment_id, rows[start : start + 250])
 
 
 def next_link(response: httpx.Response) -> str | None:
@@ -66,7 +28,7 @@ def next_link(response: httpx.Response) -> str | None:
 
 def test_max_points_keeps_first_last_and_a_spike_in_whole_rows(client: TestClient) -> None:
     experiment_id = running_experiment(client)
-    write_epochs(experiment_id, range(1, 20_001), spike=12_345)
+    add_epochs(experiment_id, range(1, 20_001), spike=12_345)
     response = client.get(
         f"/experiments/{experiment_id}/history", params={"max_points": 200, "metric": "loss"}
     )
@@ -85,11 +47,11 @@ def test_max_points_keeps_first_last_and_a_spike_in_whole_rows(client: TestClien
 
 def test_downsampling_follows_new_epochs_of_a_running_fit(client: TestClient) -> None:
     experiment_id = running_experiment(client)
-    write_epochs(experiment_id, range(1, 5_001))
+    add_epochs(experiment_id, range(1, 5_001))
     url = f"/experiments/{experiment_id}/history"
     first = client.get(url, params={"max_points": 50}).json()
     assert first[-1]["epoch"] == 5_000
-    write_epochs(experiment_id, range(5_001, 6_001), spike=5_500)
+    add_epochs(experiment_id, range(5_001, 6_001), spike=5_500)
     later = [row["epoch"] for row in client.get(url, params={"max_points": 50}).json()]
     assert later[-1] == 6_000 and 5_500 in later
     # The worker is lost; a new claim resumes from the checkpoint of epoch 4,000, deleting
@@ -107,7 +69,7 @@ def test_downsampling_follows_new_epochs_of_a_running_fit(client: TestClient) ->
 
 def test_pages_of_a_downsampled_history_link_to_the_next(client: TestClient) -> None:
     experiment_id = running_experiment(client)
-    write_epochs(experiment_id, range(1, 2_501))
+    add_epochs(experiment_id, range(1, 2_501))
     url: str | None = f"/experiments/{experiment_id}/history?limit=1000&max_points=100"
     pages = []
     while url is not None:
@@ -121,7 +83,7 @@ def test_pages_of_a_downsampled_history_link_to_the_next(client: TestClient) -> 
 
 def test_plain_pages_link_to_the_next_until_the_last(client: TestClient) -> None:
     experiment_id = running_experiment(client)
-    write_epochs(experiment_id, range(1, 6))
+    add_epochs(experiment_id, range(1, 6))
     response = client.get(f"/experiments/{experiment_id}/history", params={"limit": 2})
     assert [row["epoch"] for row in response.json()] == [1, 2]
     link = next_link(response)
@@ -148,7 +110,7 @@ def test_bad_max_points_is_a_422_naming_it(client: TestClient, max_points: int) 
 
 def test_downsampling_by_an_unrecorded_metric_is_a_422(client: TestClient) -> None:
     experiment_id = running_experiment(client)
-    write_epochs(experiment_id, range(1, 11))
+    add_epochs(experiment_id, range(1, 11))
     response = client.get(
         f"/experiments/{experiment_id}/history", params={"max_points": 5, "metric": "auc"}
     )
@@ -195,8 +157,8 @@ def test_a_series_reads_the_same_from_chunks_as_from_rows(client: TestClient) ->
     """metric_chunks against each row's jsonb (all an experiment recorded before migration
     0008 has): the same series, downsampled history, and the cut of a resume."""
     chunked, rows_only = running_experiment(client), running_experiment(client)
-    write_epochs(chunked, range(1, 3_001), spike=1_234)
-    write_epochs(rows_only, range(1, 3_001), spike=1_234, chunked=False)
+    add_epochs(chunked, range(1, 3_001), spike=1_234)
+    add_epochs(rows_only, range(1, 3_001), spike=1_234, chunked=False)
     with session_scope() as session:
         chunks = session.scalar(
             select(func.count())
@@ -216,7 +178,7 @@ def test_a_series_reads_the_same_from_chunks_as_from_rows(client: TestClient) ->
     ]
     assert downsampled[0] == downsampled[1] and len(downsampled[0]) == 100
     lifecycle.resume_at(chunked, 2_000)  # a resume from the checkpoint of epoch 2,000
-    write_epochs(chunked, range(2_001, 2_251), spike=2_100)
+    add_epochs(chunked, range(2_001, 2_251), spike=2_100)
     with session_scope() as session:
         series = read_series(session, chunked, "loss")
     assert series.epochs.tolist() == list(range(1, 2_251))

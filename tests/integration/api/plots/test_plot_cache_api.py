@@ -5,18 +5,14 @@ import io
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.integration.api.experiments.test_history_pages import running_experiment, write_epochs
-from tests.integration.api.plots.test_study_plots_api import (
-    add_experiment,
-    add_study,
-    write_history,
-)
+from tests.factories import add_epochs, running_experiment
+from tests.integration.api.plots.curves import curve_experiment, curve_study, write_curve
 from worker.training import epoch_store
 
 
 def test_plot_etag_304_and_a_new_picture_after_a_new_epoch(client: TestClient) -> None:
     experiment_id = running_experiment(client)
-    write_epochs(experiment_id, range(1, 1001))
+    add_epochs(experiment_id, range(1, 1001))
     url = f"/experiments/{experiment_id}/plot.png"
     first = client.get(url)
     assert first.status_code == 200
@@ -39,7 +35,7 @@ def test_plot_etag_304_and_a_new_picture_after_a_new_epoch(client: TestClient) -
 
 def test_every_parameter_has_its_own_etag(client: TestClient) -> None:
     experiment_id = running_experiment(client)
-    write_epochs(experiment_id, range(1, 11))
+    add_epochs(experiment_id, range(1, 11))
     url = f"/experiments/{experiment_id}/plot.png"
     variants = [
         {},
@@ -58,15 +54,15 @@ def test_errors_come_before_any_revalidation(client: TestClient) -> None:
     experiment_id = running_experiment(client)
     url = f"/experiments/{experiment_id}/plot.png"
     assert client.get(url, headers={"If-None-Match": "*"}).status_code == 409
-    write_epochs(experiment_id, range(1, 3))
+    add_epochs(experiment_id, range(1, 3))
     unknown = client.get(url, params={"metric": "auc"}, headers={"If-None-Match": "*"})
     assert unknown.status_code == 422
 
 
 def test_study_and_comparison_plots_revalidate_too(client: TestClient) -> None:
-    study_id = add_study("s", [("a", None, [(0.7, 0.8), (0.6, 0.7)]), ("b", None, [(0.5, 0.9)])])
-    lone = add_experiment("lone")
-    write_history(lone, [(0.9, 1.0), (0.8, 0.9)])
+    study_id = curve_study("s", [("a", None, [(0.7, 0.8), (0.6, 0.7)]), ("b", None, [(0.5, 0.9)])])
+    lone = curve_experiment("lone")
+    write_curve(lone, [(0.9, 1.0), (0.8, 0.9)])
     for url in (f"/studies/{study_id}/plot.png", f"/plots/compare.png?experiments={lone}"):
         first = client.get(url)
         assert first.status_code == 200, first.text

@@ -1,5 +1,6 @@
 """The study and comparison plots on the real PostgreSQL: studies and their runs are made
-with the ORM (the studies API is another module's), histories written as the worker does."""
+with the factories (curves.py; the studies API is another module's), histories written as the
+worker does."""
 
 import io
 from typing import Any
@@ -13,53 +14,8 @@ from api.plots.data import grid_points
 from api.plots.figures_studies import colours
 from api.studies.runs import runs_by_variant
 from models.db import session_scope
-from models.tables import Experiment, Study
-from tests.helpers import circles_spec, error_of, the_error
-from tests.integration.conftest import OWNER
-from worker.training import epoch_store, lifecycle
-
-Curve = list[tuple[float, float]]  # (loss, val_loss) per epoch
-
-
-def add_experiment(
-    name: str | None = None,
-    study_id: int | None = None,
-    variant: str | None = None,
-    repeat: int | None = None,
-    grid: dict[str, Any] | None = None,
-) -> int:
-    with session_scope() as session:
-        experiment = Experiment(
-            owner=OWNER, name=name, spec=circles_spec(epochs=20), epochs_total=20,
-            study_id=study_id, variant=variant, repeat=repeat, grid_values=grid,
-        )  # fmt: skip
-        session.add(experiment)
-        session.flush()
-        return experiment.id
-
-
-def write_history(experiment_id: int, curve: Curve, extra: dict[str, float] | None = None) -> None:
-    assert lifecycle.claim(experiment_id, "test-worker") is not None
-    for epoch, (loss, val_loss) in enumerate(curve, start=1):
-        epoch_store.record_epoch(
-            experiment_id, epoch, {"loss": loss, "val_loss": val_loss, **(extra or {})}
-        )
-
-
-def add_study(name: str | None, runs: list[tuple[str, dict[str, Any] | None, Curve]]) -> int:
-    """runs: (variant, grid values, curve); repeats of a variant count up in order."""
-    with session_scope() as session:
-        study = Study(owner=OWNER, name=name, definition={"base": circles_spec()}, repeats=1)
-        session.add(study)
-        session.flush()
-        study_id = study.id
-    repeats: dict[str, int] = {}
-    for variant, grid, curve in runs:
-        repeats[variant] = repeats.get(variant, -1) + 1
-        experiment_id = add_experiment(variant, study_id, variant, repeats[variant], grid)
-        if curve:
-            write_history(experiment_id, curve)
-    return study_id
+from tests.helpers import error_of, the_error
+from tests.integration.api.plots.curves import Curve, curve_experiment, curve_study, write_curve
 
 
 def png_size(response: Any) -> tuple[int, int]:
@@ -75,7 +31,7 @@ RISING: Curve = [(0.6, 0.65), (0.3, 0.7), (0.1, 0.9)]
 
 
 def test_study_plot_png_of_the_requested_size(client: TestClient) -> None:
-    study_id = add_study(
+    study_id = curve_study(
         "imdb",
         [("baseline", None, FALLING), ("baseline", None, FALLING[:2]), ("bigger", None, RISING)],
     )
@@ -94,10 +50,10 @@ def test_study_plot_errors(client: TestClient) -> None:
         "path": "path.study_id", "msg": "study 7 not found", "type": "not_found",
         "loc": ["path", "study_id"],
     }  # fmt: skip
-    study_id = add_study("queued", [("baseline", None, [])])
+    study_id = curve_study("queued", [("baseline", None, [])])
     early = client.get(f"/studies/{study_id}/plot.png")
     assert early.status_code == 409 and "no finished epoch" in the_error(early)["msg"]
-    study_id = add_study("ran", [("baseline", None, FALLING)])
+    study_id = curve_study("ran", [("baseline", None, FALLING)])
     unknown = client.get(f"/studies/{study_id}/plot.png", params={"metric": "auc"})
     assert unknown.status_code == 422
     assert the_error(unknown)["msg"] == "metric 'auc' was not recorded; recorded: loss"
@@ -107,9 +63,9 @@ def test_study_plot_errors(client: TestClient) -> None:
 
 
 def test_compare_png_for_validation_only_and_both_splits(client: TestClient) -> None:
-    first, second = add_experiment("baseline"), add_experiment(None)
-    write_history(first, FALLING)
-    write_history(second, RISING)
+    first, second = curve_experiment("baseline"), curve_experiment(None)
+    write_curve(first, FALLING)
+    write_curve(second, RISING)
     for metric in ("val_loss", "loss"):
         response = client.get(
             "/plots/compare.png",
@@ -136,14 +92,14 @@ def test_compare_malformed_list_is_422_naming_the_field(client: TestClient, ids:
 
 def test_compare_errors(client: TestClient) -> None:
     assert client.get("/plots/compare.png").json()["detail"][0]["path"] == "query.experiments"
-    known = add_experiment("baseline")
+    known = curve_experiment("baseline")
     missing = client.get("/plots/compare.png", params={"experiments": f"{known},998,999"})
     assert error_of(missing) == (
         404, "query.experiments", "experiment 998 not found", "not_found"
     )  # fmt: skip
     early = client.get("/plots/compare.png", params={"experiments": str(known)})
     assert early.status_code == 409
-    write_history(known, FALLING)
+    write_curve(known, FALLING)
     unknown = client.get(
         "/plots/compare.png", params={"experiments": str(known), "metric": "val_auc"}
     )
@@ -153,7 +109,7 @@ def test_compare_errors(client: TestClient) -> None:
 
 def test_grid_png_with_the_only_swept_field_by_default(client: TestClient) -> None:
     field = "model.layers[1].rate"
-    study_id = add_study(
+    study_id = curve_study(
         "dropout sweep",
         [
             ("rate=0.1", {field: 0.1}, RISING),
@@ -171,10 +127,10 @@ def test_grid_png_with_the_only_swept_field_by_default(client: TestClient) -> No
 
 def test_grid_errors(client: TestClient) -> None:
     assert the_error(client.get("/studies/7/grid.png"))["msg"] == "study 7 not found"
-    plain = add_study("no grid", [("baseline", None, FALLING)])
+    plain = curve_study("no grid", [("baseline", None, FALLING)])
     no_grid = client.get(f"/studies/{plain}/grid.png")
     assert no_grid.status_code == 409 and "has no grid" in the_error(no_grid)["msg"]
-    two = add_study(
+    two = curve_study(
         "two fields",
         [("a", {"lr": 0.1, "units": 16}, FALLING), ("b", {"lr": 0.2, "units": 32}, [])],
     )
@@ -192,7 +148,7 @@ def test_grid_errors(client: TestClient) -> None:
     )
     unknown = client.get(f"/studies/{two}/grid.png", params={"field": "lr", "metric": "accuracy"})
     assert unknown.status_code == 422 and "recorded" in the_error(unknown)["msg"]
-    queued = add_study("queued grid", [("a", {"lr": 0.1}, [])])
+    queued = curve_study("queued grid", [("a", {"lr": 0.1}, [])])
     early = client.get(f"/studies/{queued}/grid.png")
     assert early.status_code == 409 and "no finished epoch" in the_error(early)["msg"]
 
@@ -216,7 +172,7 @@ def test_grid_png_draws_one_line_per_variant(client: TestClient) -> None:
         for (variant, rate), value in best.items()
         for shift in (-0.01, 0.01)
     ]
-    study_id = add_study("circles capacity", runs)
+    study_id = curve_study("circles capacity", runs)
     with session_scope() as session:
         loaded = [r for g in runs_by_variant(session, study_id).values() for r in g]
         lines = grid_points(loaded, field, "val_loss")

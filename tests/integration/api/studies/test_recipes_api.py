@@ -7,7 +7,7 @@ from sqlalchemy import select
 from models.db import session_scope
 from models.tables import Experiment
 from tests.helpers import diabetes_csv, the_error
-from tests.integration.api.experiments.test_experiments_api import queued_ids
+from tests.integration.redis_queue import queued_ids
 
 
 def specs_by_variant(study_id: int) -> dict[str, dict]:

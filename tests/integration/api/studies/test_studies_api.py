@@ -1,6 +1,5 @@
 """The studies API on the real PostgreSQL and Redis of this machine."""
 
-import json
 import math
 from typing import Any
 
@@ -10,9 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from models.db import session_scope
-from models.tables import Experiment
-from tests.helpers import ROOT, circles_spec, error_of
-from tests.integration.api.experiments.test_experiments_api import queued_ids
+from models.tables import Experiment, ExperimentStatus
+from tests.factories import record_epochs
+from tests.helpers import circles_spec, error_of, notebook_log
+from tests.integration.redis_queue import queued_ids
 from worker.training import epoch_store, lifecycle
 
 
@@ -191,11 +191,11 @@ def experiment_ids(study_id: int) -> list[int]:
 
 def run(experiment_id: int, val_losses: list[float], status: str = "succeeded") -> None:
     """What a worker writes: claim, one row per epoch, the final status."""
-    assert lifecycle.claim(experiment_id, "w") is not None
-    for epoch, val in enumerate(val_losses, start=1):
-        metrics = {"loss": 1 / epoch, "accuracy": 0.5, "val_loss": val, "val_accuracy": 1 - val}
-        epoch_store.record_epoch(experiment_id, epoch, metrics)
-    lifecycle.finish(experiment_id, lifecycle.ExperimentStatus(status))
+    log = [
+        {"epoch": e, "loss": 1 / e, "accuracy": 0.5, "val_loss": val, "val_accuracy": 1 - val}
+        for e, val in enumerate(val_losses, start=1)
+    ]
+    record_epochs(experiment_id, log, worker="w", finish=ExperimentStatus(status))
 
 
 def test_summary_numbers_come_from_the_written_histories(client: TestClient) -> None:
@@ -237,20 +237,12 @@ def test_a_problem_of_the_base_is_one_error_naming_every_variant(client: TestCli
     )
 
 
-def notebook_log(name: str) -> list[dict[str, Any]]:
-    return list(json.loads((ROOT / "tests/fixtures/imdb_notebook" / f"{name}.json").read_text()))
-
-
 def test_each_variant_is_diagnosed_from_its_mean_curve(client: TestClient) -> None:
     study = create(client, grid=None, repeats=2, base=circles_spec(epochs=20))
     ids = experiment_ids(study["id"])
     logs = {"wide": notebook_log("bigger"), "narrow": notebook_log("baseline")}
     for experiment_id, variant in zip(ids, ["wide", "wide", "narrow", "narrow"], strict=True):
-        assert lifecycle.claim(experiment_id, "w") is not None
-        for row in logs[variant]:
-            metrics = {k: v for k, v in row.items() if k != "epoch"}
-            epoch_store.record_epoch(experiment_id, row["epoch"], metrics)
-        lifecycle.finish(experiment_id, lifecycle.ExperimentStatus.SUCCEEDED)
+        record_epochs(experiment_id, logs[variant], worker="w", finish=ExperimentStatus.SUCCEEDED)
     wide, narrow = client.get(f"/studies/{study['id']}").json()["summary"]
     # The notebook's bigger model overfits almost at once, the baseline after a few epochs.
     assert (wide["diagnosis"]["verdict"], wide["diagnosis"]["overfitting_from_epoch"]) == (

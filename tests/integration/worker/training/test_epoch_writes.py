@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from api.core.series import read_chunked
 from models.db import session_scope
-from models.tables import EpochMetric, Experiment, utcnow
-from tests.helpers import circles_spec
+from models.tables import EpochMetric, utcnow
+from tests.factories import add_experiment
 from worker.training import epoch_store
 
 AWKWARD = {
@@ -25,11 +25,7 @@ AWKWARD = {
 
 
 def test_epochs_round_trip_exactly_through_the_array_write(client: TestClient) -> None:
-    with session_scope() as session:
-        experiment = Experiment(spec=circles_spec(), epochs_total=10**6, status="running")
-        session.add(experiment)
-        session.flush()
-        experiment_id = experiment.id
+    experiment_id = add_experiment(epochs_total=10**6, status="running")
     before = utcnow()
     epochs = (999_998, 999_999, 10**6)
     # As Keras logs them: the worker writes a non-finite metric as it is.

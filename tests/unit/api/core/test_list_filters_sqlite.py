@@ -3,16 +3,12 @@ tested through the API in tests/integration/api/core/test_request_errors.py)."""
 
 from api.experiments.service import ExperimentFilters, list_page
 from models.db import session_scope
-from models.tables import Experiment, ExperimentStatus
+from models.tables import ExperimentStatus
+from tests.factories import add_experiment
 
 
 def add(name: str, tags: list[str]) -> None:
-    with session_scope() as session:
-        session.add(
-            Experiment(
-                owner="local", name=name, tags=tags, spec={}, epochs_total=1, status="queued"
-            )
-        )
+    add_experiment({}, epochs_total=1, owner="local", name=name, tags=tags, status="queued")
 
 
 def listed(**filters: object) -> list[str]:

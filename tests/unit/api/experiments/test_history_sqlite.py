@@ -12,8 +12,8 @@ from api.core.series import SeriesCache
 from api.main import create_app
 from models.db import session_scope
 from models.settings import get_settings
-from models.tables import LOCAL_OWNER, EpochMetric, Experiment
-from tests.helpers import circles_spec
+from models.tables import EpochMetric, Experiment
+from tests.factories import add_experiment, record_epochs
 from worker.training import epoch_store, lifecycle
 
 
@@ -25,15 +25,12 @@ def client(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> TestClient:
 
 
 def running(client: TestClient, epochs: int) -> int:
-    with session_scope() as session:  # as POST /experiments stores it, without enqueueing
-        experiment = Experiment(owner=LOCAL_OWNER, spec=circles_spec(), epochs_total=10_000)
-        session.add(experiment)
-        session.flush()
-        experiment_id = experiment.id
-    assert lifecycle.claim(experiment_id, "w") is not None
-    for epoch in range(1, epochs + 1):
-        loss = None if epoch == 7 else 1 / math.sqrt(epoch)
-        epoch_store.record_epoch(experiment_id, epoch, {"loss": loss, "val_loss": 0.5})
+    experiment_id = add_experiment(epochs_total=10_000)  # as POST /experiments stores it
+    log = [
+        {"epoch": epoch, "loss": None if epoch == 7 else 1 / math.sqrt(epoch), "val_loss": 0.5}
+        for epoch in range(1, epochs + 1)
+    ]
+    record_epochs(experiment_id, log, worker="w")
     return experiment_id
 
 

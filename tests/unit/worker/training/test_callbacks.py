@@ -6,11 +6,12 @@ import time
 import keras
 import numpy as np
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from models.db import session_scope
-from models.tables import EpochMetric, Experiment
+from models.tables import Experiment
+from tests.factories import add_experiment, epoch_rows
 from worker import shutdown
 from worker.training import epoch_store
 from worker.training.callbacks import EpochWriter
@@ -19,17 +20,7 @@ from worker.training.run import readable_error
 
 
 def new_experiment(epochs: int) -> int:
-    with session_scope() as session:
-        experiment = Experiment(spec={}, epochs_total=epochs, status="running")
-        session.add(experiment)
-        session.flush()
-        return experiment.id
-
-
-def rows(experiment_id: int) -> list[EpochMetric]:
-    with session_scope() as session:
-        query = select(EpochMetric).where(EpochMetric.experiment_id == experiment_id)
-        return list(session.scalars(query.order_by(EpochMetric.epoch)))
+    return add_experiment({}, epochs_total=epochs, status="running")
 
 
 class BatchCounter(keras.callbacks.Callback):
@@ -50,7 +41,7 @@ class RowsSeen(keras.callbacks.Callback):
         self.counts: list[int] = []
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.counts.append(len(rows(self.experiment_id)))
+        self.counts.append(len(epoch_rows(self.experiment_id)))
 
 
 def tiny_fit(
@@ -85,7 +76,7 @@ def test_each_epoch_is_written_once_from_1(sqlite_db: str) -> None:
     writer = writer_for(experiment_id)
     seen = RowsSeen(experiment_id)
     tiny_fit(writer, epochs=3, extra=[seen])
-    written = rows(experiment_id)
+    written = epoch_rows(experiment_id)
     assert [r.epoch for r in written] == [1, 2, 3]
     assert seen.counts == [1, 2, 3]  # flush_seconds 0: readable as each epoch ends
     assert set(written[0].metrics) == {"loss", "accuracy", "val_loss", "val_accuracy"}
@@ -101,7 +92,7 @@ def test_cancel_flag_stops_at_the_epoch_end(sqlite_db: str) -> None:
     writer = writer_for(experiment_id)
     tiny_fit(writer, epochs=50)
     assert writer.stop_reason == "cancelled"
-    assert [r.epoch for r in rows(experiment_id)] == [1]
+    assert [r.epoch for r in epoch_rows(experiment_id)] == [1]
 
 
 class CancelMidEpoch(BatchCounter):
@@ -130,7 +121,8 @@ def test_cancel_is_seen_inside_a_long_epoch(sqlite_db: str) -> None:
     tiny_fit(writer, epochs=5, extra=[counter])
     assert writer.stop_reason == "cancelled"
     assert counter.batches == 9  # 6 in epoch 1; in epoch 2 the 3rd batch starts and stops it
-    assert [r.epoch for r in rows(experiment_id)] == [1]  # the partial epoch 2 is not recorded
+    # The partial epoch 2 is not recorded.
+    assert [r.epoch for r in epoch_rows(experiment_id)] == [1]
 
 
 def test_a_lost_claim_stops_the_fit_and_writes_nothing_more(sqlite_db: str) -> None:
@@ -138,7 +130,7 @@ def test_a_lost_claim_stops_the_fit_and_writes_nothing_more(sqlite_db: str) -> N
     writer = EpochWriter(experiment_id, flush_seconds=0, check_seconds=60, attempt=7)
     tiny_fit(writer, epochs=50)  # attempts is 0 in the row: another attempt owns the job
     assert writer.stop_reason == "lost"
-    assert rows(experiment_id) == []
+    assert epoch_rows(experiment_id) == []
 
 
 def test_nan_loss_is_diverged_and_stored_as_null(sqlite_db: str) -> None:
@@ -147,7 +139,7 @@ def test_nan_loss_is_diverged_and_stored_as_null(sqlite_db: str) -> None:
     x = np.full((64, 2), np.nan, dtype="float32")
     tiny_fit(writer, epochs=5, x=x)
     assert writer.stop_reason == "diverged" and writer.diverged_epoch == 1
-    assert rows(experiment_id)[0].metrics["loss"] is None
+    assert epoch_rows(experiment_id)[0].metrics["loss"] is None
 
 
 class WaitForRows(keras.callbacks.Callback):
@@ -164,7 +156,7 @@ class WaitForRows(keras.callbacks.Callback):
             return
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            self.seen = [r.epoch for r in rows(self.experiment_id)]
+            self.seen = [r.epoch for r in epoch_rows(self.experiment_id)]
             if self.at - 1 in self.seen:
                 return
             time.sleep(0.01)
@@ -179,7 +171,7 @@ def test_the_first_epoch_is_written_at_once_the_rest_in_batches(sqlite_db: str) 
     # goes on); the rest wait for the flush period or the end of the fit, and none is lost.
     assert waiter.seen == [1]
     assert seen.counts[1:] == [1, 1, 1, 1]
-    assert [r.epoch for r in rows(experiment_id)] == [1, 2, 3, 4, 5]
+    assert [r.epoch for r in epoch_rows(experiment_id)] == [1, 2, 3, 4, 5]
     with session_scope() as session:
         assert session.get(Experiment, experiment_id).current_epoch == 5  # type: ignore[union-attr]
 
@@ -190,7 +182,7 @@ def test_the_pulse_thread_writes_the_epochs_while_the_fit_goes_on(sqlite_db: str
     waiter = WaitForRows(experiment_id, at=4)
     tiny_fit(writer, epochs=6, extra=[waiter])
     assert waiter.seen[:3] == [1, 2, 3]  # readable while running, written by the Pulse
-    assert [r.epoch for r in rows(experiment_id)] == [1, 2, 3, 4, 5, 6]  # each once
+    assert [r.epoch for r in epoch_rows(experiment_id)] == [1, 2, 3, 4, 5, 6]  # each once
     assert writer.background_seconds > 0
 
 
@@ -216,7 +208,7 @@ def test_a_failed_background_write_fails_the_fit_and_keeps_its_epochs(
         tiny_fit(writer, epochs=50)
     writer.close_after_failure()  # as run.py does
     assert failed and failed[0] == 1  # the first epoch is the Pulse's write too
-    recorded = [r.epoch for r in rows(experiment_id)]
+    recorded = [r.epoch for r in epoch_rows(experiment_id)]
     assert recorded == list(range(1, len(recorded) + 1)) and set(failed) <= set(recorded)
 
 
@@ -235,15 +227,15 @@ def test_fast_path_epochs_are_written_cleaned_and_a_nan_loss_still_diverges(
     writer.on_train_begin()
     writer.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.6})  # the first one is written at once
     deadline = time.monotonic() + 10
-    while not rows(experiment_id) and time.monotonic() < deadline:
+    while not epoch_rows(experiment_id) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert [r.epoch for r in rows(experiment_id)] == [1]
+    assert [r.epoch for r in epoch_rows(experiment_id)] == [1]
     writer.on_epoch_end(1, {"loss": 0.4, "val_loss": float("inf")})  # kept, not written
     writer.on_epoch_end(2, {"loss": 0.3, "val_loss": 0.5})
-    assert [r.epoch for r in rows(experiment_id)] == [1] and writer.stop_reason is None
+    assert [r.epoch for r in epoch_rows(experiment_id)] == [1] and writer.stop_reason is None
     writer.on_epoch_end(3, {"loss": float("nan"), "val_loss": 0.5})
     assert writer.stop_reason == "diverged" and writer.diverged_epoch == 4
-    written = {r.epoch: r.metrics for r in rows(experiment_id)}
+    written = {r.epoch: r.metrics for r in epoch_rows(experiment_id)}
     assert written[2] == {"loss": 0.4, "val_loss": None}  # JSON has no Infinity
     assert written[4] == {"loss": None, "val_loss": 0.5}
     writer.close()
@@ -281,7 +273,7 @@ def test_checkpoints_come_due_during_fast_path_epochs(sqlite_db: str) -> None:
     # At least 0.6 s of epochs, a checkpoint due every 0.1 s: the Pulse's ticks end the fast
     # path, the epoch writes its history, then checkpoints.
     assert len(checkpointer.epochs) >= 2, checkpointer.epochs
-    assert [r.epoch for r in rows(experiment_id)] == list(range(1, 31))
+    assert [r.epoch for r in epoch_rows(experiment_id)] == list(range(1, 31))
 
 
 class ShutdownAt(keras.callbacks.Callback):
@@ -302,7 +294,7 @@ def test_a_warm_shutdown_during_fast_path_epochs_stops_the_fit(sqlite_db: str) -
     finally:
         shutdown._stop.clear()
     assert writer.stop_reason == "shutdown"
-    recorded = [r.epoch for r in rows(experiment_id)]
+    recorded = [r.epoch for r in epoch_rows(experiment_id)]
     # Seen at a tick (every 0.05 s here), not only at the next beat or the end of the fit.
     assert 3 <= len(recorded) < 100 and recorded == list(range(1, len(recorded) + 1))
 

@@ -11,6 +11,7 @@ from models import artifacts
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import EpochMetric, Experiment
+from tests.factories import add_experiment
 from tests.helpers import circles_spec
 from worker import shutdown
 from worker.training import epoch_store
@@ -28,14 +29,6 @@ def tiny_spec(epochs: int) -> dict[str, Any]:
     ]
     spec["fit"]["seed"] = 1
     return spec
-
-
-def queue(spec: dict[str, Any]) -> int:
-    with session_scope() as session:
-        experiment = Experiment(spec=spec, epochs_total=spec["fit"]["epochs"])
-        session.add(experiment)
-        session.flush()
-        return experiment.id
 
 
 def read(experiment_id: int) -> tuple[Experiment, list[int]]:
@@ -72,7 +65,7 @@ def test_a_warm_shutdown_hands_back_and_the_next_run_resumes(
     monkeypatch.setenv("FITQ_CHECKPOINT_EVERY_SECONDS", "3600")  # only the forced one
     monkeypatch.setenv("FITQ_HISTORY_FLUSH_SECONDS", "0")  # each epoch written as it ends
     get_settings.cache_clear()
-    experiment_id = queue(tiny_spec(8))
+    experiment_id = add_experiment(tiny_spec(8))
     write = epoch_store.write_epochs
 
     def shutdown_after_3(experiment_id: int, attempt: int | None, rows: list) -> Any:
@@ -96,7 +89,7 @@ def test_a_warm_shutdown_hands_back_and_the_next_run_resumes(
 
 
 def test_a_checkpoint_past_the_history_is_not_trusted(sqlite_db: str) -> None:
-    experiment_id = queue(tiny_spec(4))
+    experiment_id = add_experiment(tiny_spec(4))
     stale = artifacts.checkpoint_path(experiment_id, 50)  # left by another database's job
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"not a model")
