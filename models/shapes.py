@@ -1,7 +1,7 @@
 """Each layer's output shape and parameter count, computed the way Keras 3 computes them, in
 pure Python: the API checks a spec against its dataset at submit time and must never import
-TensorFlow or Keras. Shapes leave out the batch axis. tests/unit/test_shapes.py holds these
-numbers to real Keras models, so a Keras upgrade that changes them fails there first.
+TensorFlow or Keras. Shapes leave out the batch axis. tests/unit/models/test_shapes.py holds
+these numbers to real Keras models, so a Keras upgrade that changes them fails there first.
 
 A mismatch raises ShapeError naming the layer and explaining it in the spec's own terms."""
 

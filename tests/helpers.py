@@ -1,11 +1,13 @@
-"""Shared test helpers: spec builders, polling with a deadline, migrations."""
+"""Shared test helpers: spec builders, a submit through the API, polling with a deadline,
+migrations."""
 
 import copy
 import io
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from alembic import command
@@ -13,6 +15,9 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine
 
 from api.experiments.schemas import CIRCLES_EXAMPLE
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -97,6 +102,20 @@ def diabetes_spec(dataset_id: int, epochs: int = 3) -> dict[str, Any]:
         "compile": {"optimizer": "adam", "loss": "binary_crossentropy", "metrics": ["accuracy"]},
         "fit": {"epochs": epochs, "batch_size": 16, "validation_split": 0.2},
     }
+
+
+def submit(client: "TestClient", epochs: int = 3, **changes: Any) -> int:
+    """POST /experiments with circles_spec(epochs, **changes); the new experiment's id."""
+    response = client.post("/experiments", json=circles_spec(epochs=epochs, **changes))
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def notebook_log(name: str) -> list[dict[str, Any]]:
+    """One of the five logs of TensorFlow's overfit-and-underfit notebook (baseline, smaller,
+    bigger, l2, dropout; tests/fixtures/imdb_notebook): a row of metrics per epoch."""
+    path = ROOT / "tests" / "fixtures" / "imdb_notebook" / f"{name}.json"
+    return list(json.loads(path.read_text()))
 
 
 def poll(

@@ -3,25 +3,18 @@ imports the worker's training code (and so Keras), which most tests never need."
 
 from typing import Any
 
-from sqlalchemy import select
-
 from models.db import session_scope
 from models.tables import EpochMetric, Experiment
+from tests.factories import add_experiment, epoch_rows
 from worker.training.run import run_experiment
 
 
 def run_spec(spec: dict[str, Any]) -> tuple[Experiment, list[EpochMetric]]:
     """Queue the spec as the API would, run it as the worker does, read back what it wrote."""
-    with session_scope() as session:
-        queued = Experiment(spec=spec, epochs_total=spec["fit"]["epochs"])
-        session.add(queued)
-        session.flush()
-        experiment_id = queued.id
+    experiment_id = add_experiment(spec)
     run_experiment(experiment_id)
     with session_scope() as session:
         experiment = session.get(Experiment, experiment_id)
         assert experiment is not None
         session.expunge(experiment)
-        query = select(EpochMetric).where(EpochMetric.experiment_id == experiment_id)
-        rows = list(session.scalars(query.order_by(EpochMetric.epoch)))
-    return experiment, rows
+    return experiment, epoch_rows(experiment_id)

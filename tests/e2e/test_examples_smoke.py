@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import DATA_DIR
 from tests.e2e.stack import Api
 from tests.helpers import ROOT, diabetes_csv
-from tests.unit.test_datasets_keras import random_reviews, write_imdb, write_mnist
+from tests.keras_cache import random_reviews, write_imdb, write_mnist
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 KERAS_DIR = DATA_DIR / "keras-datasets"

@@ -9,7 +9,7 @@ import sys
 
 from tests.helpers import ROOT
 
-MODULE = "tests/unit/test_word_input.py"
+MODULE = "tests/unit/worker/training/test_word_input.py"
 
 
 def test_the_word_index_path_passes_on_jax() -> None:

@@ -4,7 +4,7 @@ Memory: a line wider than FITQ_MAX_FEATURES columns is refused before the csv mo
 it; rows are read one at a time, features into a flat array of float32 (4 bytes a cell, and
 a cell takes at least 2 bytes of the file: a digit and a delimiter) that becomes the feature
 matrix without a copy, labels into one of doubles. So the parse peaks at about 2.5 x the file
-(tests/unit/test_upload_memory.py holds it to MEMORY_FACTOR)."""
+(tests/unit/api/datasets/parsing/test_upload_memory.py holds it to MEMORY_FACTOR)."""
 
 import csv
 import io

@@ -4,7 +4,8 @@ keras.callbacks.EarlyStopping.on_epoch_end takes it, on the logs of each epoch.
 Keras compares `ops.less(current - min_delta, best)` (or greater): the difference in Python
 floats, then rounded to float32 for the op. Here the difference is formed from the float32
 value and min_delta split into two float32 parts with an exact two-sum, so it rounds to the
-same float32 but for ties 2^-24 apart (tests/unit/test_compiled_stopping.py)."""
+same float32 but for ties 2^-24 apart (compiled_stopping_child.py, run by test_compiled_parity.py,
+in tests/unit/worker/training/compiled/)."""
 
 from dataclasses import dataclass
 from typing import Any, Literal
