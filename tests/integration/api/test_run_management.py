@@ -12,20 +12,9 @@ from models import artifacts
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import Dataset, EpochMetric, Experiment, MetricChunk
-from tests.helpers import circles_spec, diabetes_csv, the_error
+from tests.factories import add_experiment, running_experiment
+from tests.helpers import circles_spec, diabetes_csv, submit, the_error
 from worker.training import epoch_store, lifecycle
-
-
-def submitted(client: TestClient, spec: dict | None = None) -> int:
-    response = client.post("/experiments", json=spec or circles_spec(epochs=3))
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def running(client: TestClient) -> int:
-    experiment_id = submitted(client)
-    assert lifecycle.claim(experiment_id, "test-worker") is not None
-    return experiment_id
 
 
 def recorded(experiment_id: int, rows: list[tuple[int, dict]]) -> None:
@@ -44,7 +33,7 @@ def parsed(text: str) -> list[list[str]]:
 
 
 def test_the_history_as_csv_by_path_and_by_accept(client: TestClient) -> None:
-    experiment_id = running(client)
+    experiment_id = running_experiment(client, epochs=3)
     rows = [
         (1, {"loss": 0.5, "val_loss": 0.625, "accuracy": 0.75}),
         (2, {"loss": float("nan"), "val_loss": 0.5, "accuracy": 0.8125}),
@@ -85,7 +74,7 @@ def test_a_study_s_runs_as_one_csv(client: TestClient) -> None:
 
 
 def test_deleting_an_experiment_takes_its_history_and_artifacts(client: TestClient) -> None:
-    experiment_id = running(client)
+    experiment_id = running_experiment(client, epochs=3)
     recorded(experiment_id, [(1, {"loss": 0.5}), (2, {"loss": 0.25})])
     artifacts.checkpoint_path(experiment_id, 2).parent.mkdir(parents=True, exist_ok=True)
     artifacts.checkpoint_path(experiment_id, 2).write_bytes(b"a checkpoint")
@@ -102,17 +91,13 @@ def test_deleting_an_experiment_takes_its_history_and_artifacts(client: TestClie
 
 
 def test_a_queued_experiment_is_deleted_at_once_and_never_runs(client: TestClient) -> None:
-    experiment_id = submitted(client)
+    experiment_id = submit(client)
     assert client.delete(f"/experiments/{experiment_id}").status_code == 204
     assert lifecycle.claim(experiment_id, "test-worker") is None  # its message finds nothing
 
 
 def test_another_owner_cannot_delete(client: TestClient) -> None:
-    with session_scope() as session:
-        theirs = Experiment(spec=circles_spec(), epochs_total=3, owner="mallory")
-        session.add(theirs)
-        session.flush()
-        theirs_id = theirs.id
+    theirs_id = add_experiment(owner="mallory")
     assert client.delete(f"/experiments/{theirs_id}").status_code == 404
     with session_scope() as session:
         assert session.get(Experiment, theirs_id) is not None
@@ -138,10 +123,7 @@ def test_a_dataset_in_use_is_kept_until_its_jobs_stop(client: TestClient) -> Non
     uploaded = client.post("/datasets", files={"file": ("pima.csv", diabetes_csv(60))})
     assert uploaded.status_code == 201, uploaded.text
     dataset = uploaded.json()
-    spec = circles_spec(epochs=3)
-    spec["dataset"] = {"name": "upload", "dataset_id": dataset["id"]}
-    spec["model"]["layers"][-1] = {"type": "Dense", "units": 1, "activation": "sigmoid"}
-    experiment_id = submitted(client, spec)
+    experiment_id = submit(client, dataset={"name": "upload", "dataset_id": dataset["id"]})
     refused = client.delete(f"/datasets/{dataset['id']}")
     assert refused.status_code == 409
     assert the_error(refused)["type"] == "in_use"
@@ -159,7 +141,7 @@ def test_a_dataset_in_use_is_kept_until_its_jobs_stop(client: TestClient) -> Non
 
 
 def test_patch_renames_retags_and_annotates_an_experiment(client: TestClient) -> None:
-    experiment_id = running(client)
+    experiment_id = running_experiment(client, epochs=3)
     changed = client.patch(
         f"/experiments/{experiment_id}",
         json={"name": "bigger", "tags": ["capacity", "circles"], "notes": "overfits at 82"},
@@ -180,7 +162,7 @@ def test_patch_renames_retags_and_annotates_an_experiment(client: TestClient) ->
 
 
 def test_a_bad_patch_is_a_422_naming_the_field(client: TestClient) -> None:
-    experiment_id = submitted(client)
+    experiment_id = submit(client)
     for body, field in (
         ({"tags": None}, "tags"),
         ({"tags": ["x" * 65]}, "tags"),
@@ -192,11 +174,7 @@ def test_a_bad_patch_is_a_422_naming_the_field(client: TestClient) -> None:
         response = client.patch(f"/experiments/{experiment_id}", json=body)
         assert response.status_code == 422, body
         assert the_error(response)["path"] == field, (body, response.text)
-    with session_scope() as session:
-        theirs = Experiment(spec=circles_spec(), epochs_total=3, owner="mallory")
-        session.add(theirs)
-        session.flush()
-        theirs_id = theirs.id
+    theirs_id = add_experiment(owner="mallory")
     assert client.patch(f"/experiments/{theirs_id}", json={"name": "mine"}).status_code == 404
 
 
