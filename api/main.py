@@ -17,6 +17,7 @@ from api.core.request_checks import check_request
 from api.core.schemas import ErrorRead, ValidationErrorRead
 from api.datasets import router as datasets
 from api.diagnosis import router as diagnosis
+from api.events import router as events
 from api.experiments import router as experiments
 from api.health import router as health
 from api.plots import router as plots
@@ -95,7 +96,7 @@ def create_app() -> FastAPI:
     unauthorized: dict[int | str, dict[str, Any]] = {
         401: {"model": ErrorRead, "description": "No API key, or an unknown or revoked one"}
     }
-    for domain in (experiments, plots, studies, diagnosis, datasets):
+    for domain in (experiments, events, plots, studies, diagnosis, datasets):
         app.include_router(domain.router, dependencies=owned, responses=unauthorized)
     app.include_router(health.router, dependencies=[Depends(check_request)])
     _document_auth_as_run(app)

@@ -19,7 +19,9 @@ class AdmissionMiddleware:
         self._slots: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # An event stream lasts as long as its watcher and holds no connection while it
+        # streams (its dependencies run and close first): it must not keep others out.
+        if scope["type"] != "http" or scope["path"].endswith("/events"):
             await self.app(scope, receive, send)
             return
         if self._slots is None:  # made on first use, inside the server's event loop

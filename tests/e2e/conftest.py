@@ -29,6 +29,7 @@ def pg_stack(
     with session_scope() as session:  # the test database, as `fitq create-key` would
         token = create_key(session, "e2e")
     client = Api(f"http://127.0.0.1:{port}", token, logs)
+    client.proc = api
     try:
         client.wait_healthy()
         yield client

@@ -100,6 +100,7 @@ class Api:
     def __init__(self, base_url: str, token: str | None = None, logs: Path | None = None) -> None:
         # A production-shaped stack needs a key; `fitq run` (auth disabled) needs none.
         self.logs = logs  # the stack's process logs, where a test reads them
+        self.proc: Proc | None = None  # the API's process, where a test measures its CPU
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         self.http = httpx.Client(base_url=base_url, timeout=30, headers=headers)
 

@@ -70,8 +70,8 @@ def test_every_operation_is_documented() -> None:
             ok = operation["responses"].get("200") or operation["responses"].get("201")
             assert ok is not None, where
             content = ok["content"]
-            # JSON, a PNG plot, a binary download (the trained .keras model) or a CSV history
-            binary = {"image/png", "application/octet-stream", "text/csv"}
+            # JSON, a PNG plot, a .keras download, a CSV history or an event stream
+            binary = {"image/png", "application/octet-stream", "text/csv", "text/event-stream"}
             assert "application/json" in content or binary & content.keys(), where
             if "application/json" in content:
                 assert response_example(document, content), where
