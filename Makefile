@@ -24,7 +24,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 types: install
-	$(BIN)/mypy api broker worker models migrations tests scripts bench
+	$(BIN)/mypy api broker client worker models migrations tests scripts bench
 
 # The import contracts in pyproject.toml: api never imports worker; no Keras outside worker.
 imports: install

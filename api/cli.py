@@ -15,10 +15,12 @@ from alembic.config import Config
 from rich.console import Console
 
 from api.core import keys
+from client import commands
 from models.db import session_scope
 from models.settings import get_settings
 
 app = typer.Typer(help="fitq: a training service for studying over- and underfitting.")
+commands.register(app)  # submit, watch, ls, show, history, plot, cancel, study, recipe
 console = Console(stderr=True)
 ROOT = Path(__file__).resolve().parents[1]
 
