@@ -83,7 +83,11 @@ class Watch:
     async def poll(self) -> None:
         while True:
             await asyncio.sleep(POLL_SECONDS)
-            snapshot = await run_in_threadpool(read_since, self.experiment_id, self.cursor)
+            try:
+                snapshot = await run_in_threadpool(read_since, self.experiment_id, self.cursor)
+            except Exception as exc:  # the database away: the watchers wait, pinged, and
+                log.warning("events of experiment %s: %s", self.experiment_id, exc)
+                continue  # the next read after it is back sends what they missed
             if snapshot is not None and snapshot.rows:
                 self.cursor = snapshot.rows[-1]["epoch"]
             for queue in self.subscribers:
