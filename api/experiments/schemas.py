@@ -147,7 +147,8 @@ class ExperimentRead(BaseModel):
                                        "val_accuracy": 0.66},
                     "test_metrics": None, "error": None, "stopped_epoch": None,
                     "stop_reason": None,
-                    "cancel_requested": False, "attempts": 1, "backend": None, "timings": None,
+                    "cancel_requested": False, "notes": None, "attempts": 1, "backend": None,
+                    "timings": None,
                     "versions": {"fitq": "0.1.0", "python": "3.11.7", "numpy": "2.4.6",
                                  "keras": "3.15.1", "backend": "jax", "jax": "0.10.2",
                                  "jaxlib": "0.10.2"},
@@ -164,7 +165,7 @@ class ExperimentRead(BaseModel):
                     "test_metrics": None, "error": None, "stopped_epoch": 57,
                     "stop_reason": "early stopping: val_loss did not improve by more than 0 "
                     "for 5 epochs after its best value 0.2871 at epoch 52; best weights restored",
-                    "cancel_requested": False, "attempts": 1, "backend": "jax",
+                    "cancel_requested": False, "notes": None, "attempts": 1, "backend": "jax",
                     "timings": {"load_seconds": 0.01, "build_seconds": 0.05,
                                 "fit_seconds": 0.61, "recording_seconds": 0.004,
                                 "first_epoch_at": "2026-11-22T20:00:01Z",

@@ -158,7 +158,7 @@ class VariantSummary(BaseModel):
 
 _COUNTS = {"queued": 0, "running": 0, "succeeded": 3, "failed": 0, "cancelled": 0}
 BRIEF_EXAMPLE: dict[str, Any] = {
-    "id": 7, "name": "regularization on circles", "repeats": 1,
+    "id": 7, "name": "regularization on circles", "notes": None, "repeats": 1,
     "created_at": "2026-11-22T20:00:00Z", "status": "succeeded", "experiments": 3,
     "counts": _COUNTS, "variants": ["baseline", "smaller", "dropout"],
 }  # fmt: skip
