@@ -66,6 +66,25 @@ def _document_auth_as_run(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _document_errors_as_json(app: FastAPI) -> None:
+    """Errors are JSON on every route: FastAPI documents an event stream's error answers in
+    the stream's media type, which they are not."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            for operations in document["paths"].values():
+                for operation in operations.values():
+                    for status, answer in operation.get("responses", {}).items():
+                        content = answer.get("content", {})
+                        if status.startswith(("4", "5")) and "text/event-stream" in content:
+                            content["application/json"] = content.pop("text/event-stream")
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app() -> FastAPI:
     # /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN: they work offline.
     app = FastAPIOffline(
@@ -100,6 +119,7 @@ def create_app() -> FastAPI:
         app.include_router(domain.router, dependencies=owned, responses=unauthorized)
     app.include_router(health.router, dependencies=[Depends(check_request)])
     _document_auth_as_run(app)
+    _document_errors_as_json(app)
     return app
 
 
