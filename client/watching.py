@@ -3,7 +3,7 @@ polling; both end with how it ended."""
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rich.console import Console
@@ -15,27 +15,37 @@ STUDY_POLL_SECONDS = 1.0
 FINAL = {"succeeded", "failed", "cancelled", "partially_failed"}
 
 
-def events(api: Api, experiment_id: int, after_epoch: int) -> Iterator[tuple[str, Any, str]]:
+Event = tuple[str, Any, str]  # (event, data decoded from JSON, id or "")
+
+
+def parse_events(lines: Iterable[str]) -> Iterator[Event]:
+    """The events of a text/event-stream, one per blank-line-ended block with data (the
+    keep-alive comments have none)."""
+    event, data, event_id = "message", "", ""
+    for line in lines:
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data = line.removeprefix("data: ")
+        elif line.startswith("id: "):
+            event_id = line.removeprefix("id: ")
+        elif line == "" and data:
+            yield event, json.loads(data), event_id
+            event, data, event_id = "message", "", ""
+
+
+def events(api: Api, experiment_id: int, after_epoch: int) -> Iterator[Event]:
     """(event, data, id) of GET /experiments/{id}/events, reconnecting with Last-Event-ID if
     the connection drops before the end."""
     last = str(after_epoch)
     while True:
         with api.stream(f"/experiments/{experiment_id}/events", {"Last-Event-ID": last}) as s:
-            event, data, event_id = "message", "", ""
-            for line in s.iter_lines():
-                if line.startswith("event: "):
-                    event = line.removeprefix("event: ")
-                elif line.startswith("data: "):
-                    data = line.removeprefix("data: ")
-                elif line.startswith("id: "):
-                    event_id = line.removeprefix("id: ")
-                elif line == "" and data:
-                    if event_id:
-                        last = event_id
-                    yield event, json.loads(data), event_id
-                    if event == "end":
-                        return
-                    event, data, event_id = "message", "", ""
+            for event, data, event_id in parse_events(s.iter_lines()):
+                if event_id:
+                    last = event_id
+                yield event, data, event_id
+                if event == "end":
+                    return
 
 
 def watch_experiment(api: Api, experiment_id: int, console: Console) -> int:

@@ -122,10 +122,6 @@ class EventHub:
                     with suppress(asyncio.CancelledError):
                         await watch.task
 
-    def watched(self) -> int:
-        """Experiments with a shared read running (for tests and metrics)."""
-        return len(self._watches)
-
 
 async def experiment_events(
     hub: EventHub, experiment_id: int, after_epoch: int

@@ -2,13 +2,12 @@
 get every epoch once, in order, then the end; a watcher that reconnects with Last-Event-ID
 misses nothing and gets nothing twice; the API does one read an interval for all of them."""
 
-import json
 import threading
 import time
-from typing import Any
 
 import httpx
 
+from client.watching import Event, parse_events
 from tests.e2e.stack import Api
 from tests.helpers import slow_circles_spec
 
@@ -18,34 +17,25 @@ EPOCHS = 300
 
 def watch(
     api: Api, experiment_id: int, headers: dict[str, str], stop_after: int | None = None
-) -> list[tuple[str, Any, str | None]]:
+) -> list[Event]:
     """(event, data, id) of each event until `end` (or after `stop_after` epochs)."""
-    events: list[tuple[str, Any, str | None]] = []
+    events: list[Event] = []
     url = f"{str(api.http.base_url).rstrip('/')}/experiments/{experiment_id}/events"
     sent = {**dict(api.http.headers), **headers}
     with httpx.stream("GET", url, headers=sent, timeout=120) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
-        event, data, event_id = "message", "", None
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                event = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                data = line.removeprefix("data: ")
-            elif line.startswith("id: "):
-                event_id = line.removeprefix("id: ")
-            elif line == "" and data:
-                events.append((event, json.loads(data), event_id))
-                if event == "end":
-                    return events
-                epochs = sum(1 for e in events if e[0] == "epoch")
-                if stop_after is not None and epochs >= stop_after:
-                    return events
-                event, data, event_id = "message", "", None
+        for event in parse_events(response.iter_lines()):
+            events.append(event)
+            if event[0] == "end":
+                return events
+            epochs = sum(1 for e in events if e[0] == "epoch")
+            if stop_after is not None and epochs >= stop_after:
+                return events
     return events
 
 
-def epochs_of(events: list[tuple[str, Any, str | None]]) -> list[int]:
+def epochs_of(events: list[Event]) -> list[int]:
     numbers = [data["epoch"] for event, data, _ in events if event == "epoch"]
     ids = [int(event_id) for event, _, event_id in events if event == "epoch" and event_id]
     assert numbers == ids  # each epoch event's id is its epoch

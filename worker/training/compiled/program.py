@@ -40,7 +40,7 @@ def build(model: keras.Model, layout: Layout) -> Any:
 
     def train_epoch(state: tuple, data: tuple, key: Any, metrics_zero: list) -> tuple:
         x, y = data
-        order = _order(len_of(x), layout.shuffle, key)
+        order = _order(_len(x), layout.shuffle, key)
         full, rest = _batches(order, layout.batch_size)
         trainable, non_trainable, optimizer_values = state
 
@@ -58,7 +58,7 @@ def build(model: keras.Model, layout: Layout) -> Any:
 
     def validate(state: tuple, data: tuple, metrics_zero: list) -> tuple:
         x, y = data
-        full, rest = _batches(jnp.arange(len_of(x)), layout.batch_size)
+        full, rest = _batches(jnp.arange(_len(x)), layout.batch_size)
         trainable, non_trainable, optimizer_values = state
 
         def step(carry: tuple, rows: Any) -> tuple:
@@ -115,16 +115,13 @@ def build(model: keras.Model, layout: Layout) -> Any:
 
 
 def log_names(model: keras.Model, validation: bool) -> list[str]:
-    names = _log_names(model)
+    """The names `fit` logs for a compiled, built model: its metrics' results, and their
+    val_ twins with validation."""
+    names = list(model.get_metrics_result())
     return names + [f"val_{n}" for n in names] if validation else names
 
 
-def _log_names(model: keras.Model) -> list[str]:
-    """The names `fit` logs for a compiled, built model (its metrics' results)."""
-    return list(model.get_metrics_result())
-
-
-def len_of(x: Any) -> int:
+def _len(x: Any) -> int:
     return int(x.shape[0])
 
 
