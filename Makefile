@@ -33,6 +33,7 @@ imports: install
 # pytest exits 5 when it collects no test: that means the suite went missing, so it fails.
 pytest: install
 	./scripts/services.sh
+	./scripts/browser.sh
 	$(BIN)/python -m pytest tests/unit tests/integration tests/e2e tests/bench; \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; fi; exit $$rc
 

@@ -22,6 +22,7 @@ from api.experiments import router as experiments
 from api.health import router as health
 from api.plots import router as plots
 from api.studies import router as studies
+from api.web import router as web
 from models.db import MAX_CONNECTIONS
 from models.settings import get_settings
 
@@ -118,6 +119,9 @@ def create_app() -> FastAPI:
     for domain in (experiments, events, plots, studies, diagnosis, datasets):
         app.include_router(domain.router, dependencies=owned, responses=unauthorized)
     app.include_router(health.router, dependencies=[Depends(check_request)])
+    # The page and its files are public, as any page is; everything they read asks for the key.
+    app.include_router(web.router)
+    app.mount("/ui", web.static_files(), name="ui")
     _document_auth_as_run(app)
     _document_errors_as_json(app)
     return app

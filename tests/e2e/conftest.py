@@ -7,6 +7,7 @@ import redis
 from api.core.keys import create_key
 from models.db import session_scope
 from tests.conftest import REDIS_URL, TEST_QUEUE
+from tests.e2e.browser import browser_context, page, playwright  # noqa: F401 (fixtures)
 from tests.e2e.stack import BIN, Api, Proc, free_port, stack_env
 
 

@@ -1,0 +1,6 @@
+// The experiment view: render(main, {params, signal}).
+import { h } from "../dom.js";
+
+export async function render(main) {
+  main.append(h("h1", {}, "experiment"));
+}
