@@ -1,17 +1,19 @@
-"""GET /experiments/{id}/events: a running experiment's epochs and status as Server-Sent
-Events (see service.py)."""
+"""GET /experiments/{id}/events and GET /studies/{id}/events: epochs and statuses as
+Server-Sent Events as they land in SQL (see service.py)."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from api.core.deps import ExperimentDep
+from api.core.deps import ExperimentDep, StudyDep
 from api.core.schemas import NOT_FOUND
-from api.events.service import EventHub, experiment_events
+from api.events.hub import EventHub
+from api.events.reads import Cursor
+from api.events.service import decode_cursor, experiment_events, study_events
 
-router = APIRouter(prefix="/experiments", tags=["experiments"])
+router = APIRouter()
 
 
 def hub_of(request: Request) -> EventHub:
@@ -23,9 +25,10 @@ def hub_of(request: Request) -> EventHub:
 
 
 @router.get(
-    "/{experiment_id}/events",
+    "/experiments/{experiment_id}/events",
     response_class=EventSourceResponse,
     responses=NOT_FOUND,
+    tags=["experiments"],
     summary="Live events: each epoch as it is recorded, status changes, the end",
 )
 async def watch_experiment(
@@ -46,4 +49,38 @@ async def watch_experiment(
     comments every 15 s."""
     after = last_event_id if last_event_id is not None else after_epoch
     async for event in experiment_events(hub_of(request), experiment.id, after):
+        yield event
+
+
+def study_cursor(
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            max_length=24_000,
+            description="Set by EventSource on a reconnect: each run's last epoch, "
+            "as the events' ids carry it (`12:40,13:38`)",
+        ),
+    ] = None,
+) -> Cursor:
+    # A dependency, so a bad id is a 422 before the stream starts, not a broken stream.
+    return decode_cursor(last_event_id)
+
+
+@router.get(
+    "/studies/{study_id}/events",
+    response_class=EventSourceResponse,
+    responses=NOT_FOUND,
+    tags=["studies"],
+    summary="Live events of every run of a study: epochs, status changes, the end",
+)
+async def watch_study(
+    study: StudyDep, request: Request, cursor: Annotated[Cursor, Depends(study_cursor)]
+) -> AsyncIterator[ServerSentEvent]:
+    """A `text/event-stream`: first a `status` event per run (`experiment_id`, `variant`,
+    `repeat`, `status`, `current_epoch`, `epochs_total`, `error`) and again when one
+    changes; an `epoch` event per recorded epoch of any run (`data`: the history row with
+    its `experiment_id`; `id`: where every run is, so a reconnect with `Last-Event-ID` gets
+    every epoch after it, none twice); when every run is final, an `end` event with the
+    study's status and its runs by status, and the stream ends."""
+    async for event in study_events(hub_of(request), study.id, cursor):
         yield event

@@ -9,7 +9,7 @@ import httpx
 
 from client.watching import Event, parse_events
 from tests.e2e.stack import Api
-from tests.helpers import slow_circles_spec
+from tests.helpers import circles_spec, slow_circles_spec
 
 WATCHERS = 20
 EPOCHS = 300
@@ -93,3 +93,78 @@ def test_another_owner_s_stream_is_a_404(pg_stack: Api) -> None:
 def pg_stack_api_cpu(api: Api) -> float:
     assert api.proc is not None
     return api.proc.cpu_seconds() or 0.0
+
+
+def watch_study(
+    api: Api, study_id: int, headers: dict[str, str], stop_after: int | None = None
+) -> list[Event]:
+    url = f"{str(api.http.base_url).rstrip('/')}/studies/{study_id}/events"
+    events: list[Event] = []
+    with httpx.stream("GET", url, headers={**dict(api.http.headers), **headers}, timeout=300) as r:
+        assert r.status_code == 200, r.read()
+        for event in parse_events(r.iter_lines()):
+            events.append(event)
+            if event[0] == "end":
+                break
+            if stop_after is not None and sum(e[0] == "epoch" for e in events) >= stop_after:
+                break
+    return events
+
+
+def epochs_by_run(events: list[Event]) -> dict[int, list[int]]:
+    runs: dict[int, list[int]] = {}
+    for event, data, event_id in events:
+        if event == "epoch":
+            runs.setdefault(data["experiment_id"], []).append(data["epoch"])
+            assert f"{data['experiment_id']}:{data['epoch']}" in event_id.split(",")
+    return runs
+
+
+def test_study_watchers_get_every_run_s_epochs_once_and_resume(pg_stack: Api) -> None:
+    request = {
+        "base": slow_circles_spec(60),
+        "variants": [{"name": "wide"}, {"name": "narrow", "set": {"model.layers[0].units": 8}}],
+        "repeats": 2,
+    }
+    created = pg_stack.http.post("/studies", json=request)
+    assert created.status_code == 201, created.text
+    study_id = created.json()["id"]
+    summary = pg_stack.http.get(f"/studies/{study_id}").json()["summary"]
+    runs = sorted(run["experiment_id"] for variant in summary for run in variant["per_run"])
+    assert len(runs) == 4
+    pg_stack.wait_epoch(min(runs), 1, timeout=120)
+    results: dict[int, list[Event]] = {}
+
+    def run(n: int) -> None:
+        results[n] = watch_study(pg_stack, study_id, {})
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    first = watch_study(pg_stack, study_id, {}, stop_after=30)
+    rest = watch_study(pg_stack, study_id, {"Last-Event-ID": first[-1][2]})
+    for thread in threads:
+        thread.join(timeout=300)
+    expected = {run: list(range(1, 61)) for run in runs}
+    for events in results.values():
+        assert epochs_by_run(events) == expected
+        end = events[-1]
+        assert end[0] == "end" and end[1] == {"status": "succeeded", "runs": {"succeeded": 4}}
+        last_status = {d["experiment_id"]: d["status"] for e, d, _ in events if e == "status"}
+        assert last_status == dict.fromkeys(runs, "succeeded")
+    resumed = epochs_by_run(first)
+    for run_id, epochs in epochs_by_run(rest).items():
+        resumed[run_id] = resumed.get(run_id, []) + epochs
+    assert resumed == expected  # nothing missed, nothing twice across the reconnect
+    rows = [d for e, d, _ in results[0] if e == "epoch" and d["experiment_id"] == runs[0]]
+    assert [{k: v for k, v in r.items() if k != "experiment_id"} for r in rows] == (
+        pg_stack.history(runs[0])
+    )
+
+
+def test_a_study_event_id_that_is_not_one_is_a_422(pg_stack: Api) -> None:
+    created = pg_stack.http.post("/studies", json={"base": circles_spec(epochs=2), "repeats": 1})
+    study_id = created.json()["id"]
+    response = pg_stack.http.get(f"/studies/{study_id}/events", headers={"Last-Event-ID": "x"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["path"] == "header.Last-Event-ID"

@@ -102,6 +102,7 @@ STREAMS: dict[tuple[str, str], Call] = {
     ("GET", "/experiments/{experiment_id}/events"): lambda c, o: c.get(
         f"/experiments/{o.experiment}/events"
     ),
+    ("GET", "/studies/{study_id}/events"): lambda c, o: c.get(f"/studies/{o.study}/events"),
 }
 # Routes that take ids elsewhere than the path: 404, or 422 "not found" for a spec's upload.
 BY_ID_IN_QUERY: dict[tuple[str, str], Call] = {
