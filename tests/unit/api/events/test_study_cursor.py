@@ -18,4 +18,5 @@ def test_an_id_that_is_not_one_is_a_422_naming_the_header(text: str) -> None:
     with pytest.raises(ApiError) as raised:
         decode_cursor(text)
     assert raised.value.status_code == 422
-    assert raised.value.detail[0]["path"] == "header.Last-Event-ID"
+    detail: list[dict[str, str]] = raised.value.detail  # type: ignore[assignment]
+    assert detail[0]["path"] == "header.Last-Event-ID"
