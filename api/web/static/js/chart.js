@@ -30,19 +30,42 @@ export function smooth(values, weight) {
   });
 }
 
+/** The metric pairs of a history's columns, "loss" first, then in the order first seen:
+ * [{base, train, validation}] with the column names (null where one side is missing). */
+export function metricPairs(names) {
+  const pairs = new Map();
+  for (const name of names) {
+    if (name === "epoch") continue;
+    const { base, validation } = splitMetric(name);
+    if (!pairs.has(base)) pairs.set(base, { base, train: null, validation: null });
+    pairs.get(base)[validation ? "validation" : "train"] = name;
+  }
+  const list = [...pairs.values()];
+  return [...list.filter((p) => p.base === "loss"), ...list.filter((p) => p.base !== "loss")];
+}
+
 /**
  * A uPlot chart in `el`. series: [{label, color, dash, width, alpha}] (y series only);
  * data: [xs, ys1, ys2, ...]. Returns the uPlot instance (setData to update) and keeps its
- * width to its container's.
+ * width to its container's. Optional: `sync`, a key shared by charts whose cursors move
+ * together; `markers`, vertical lines [{x, label, color}] (chart.setMarkers replaces them);
+ * `legendLast`, the legend shows the last point's values while the pointer is elsewhere.
  */
 export function lineChart(el, { series, data, logY = false, height = 320, xLabel = "epoch",
-                                yLabel = "", bands = [] }) {
+                                yLabel = "", bands = [], sync = null, markers = [],
+                                legendLast = false }) {
+  let shown = markers;
   const options = {
     width: Math.max(el.clientWidth, 320),
     height,
     scales: { x: { time: false }, y: { distr: logY ? 3 : 1 } },
     axes: [{ label: xLabel }, { label: yLabel }],
     legend: { live: true },
+    cursor: sync ? { sync: { key: sync } } : {},
+    hooks: {
+      draw: [(u) => drawMarkers(u, shown)],
+      ...(legendLast ? { setCursor: [showLast], setData: [showLast] } : {}),
+    },
     bands,
     series: [
       { label: xLabel },
@@ -59,13 +82,53 @@ export function lineChart(el, { series, data, logY = false, height = 320, xLabel
     ],
   };
   const chart = new uPlot(options, data, el);
+  if (legendLast) showLast(chart);
   const resize = new ResizeObserver(() => {
     chart.setSize({ width: Math.max(el.clientWidth, 320), height });
   });
   resize.observe(el);
   const destroy = chart.destroy.bind(chart);
   chart.destroy = () => { resize.disconnect(); destroy(); };
+  chart.setMarkers = (list) => { shown = list; chart.redraw(false, false); };
   return chart;
+}
+
+/** The legend at the last point when the pointer is not over the plot: not "--" values. */
+function showLast(u) {
+  const count = u.data[0].length;
+  if (u.cursor.idx == null && count) u.setLegend({ idx: count - 1 }, false);
+}
+
+/** Dotted vertical lines with a label at the top, inside the plotting area. */
+function drawMarkers(u, markers) {
+  if (!markers.length) return;
+  const { ctx } = u;
+  const { left, top, width, height } = u.bbox;
+  const ratio = window.devicePixelRatio || 1;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, width, height);
+  ctx.clip();
+  ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+  ctx.textBaseline = "top";
+  for (const { x, label = "", color = "#5f6b76" } of markers) {
+    const px = Math.round(u.valToPos(x, "x", true));
+    if (px < left || px > left + width) continue;
+    ctx.strokeStyle = color;
+    ctx.fillStyle = color;
+    ctx.lineWidth = ratio;
+    ctx.setLineDash([2 * ratio, 3 * ratio]);
+    ctx.beginPath();
+    ctx.moveTo(px, top);
+    ctx.lineTo(px, top + height);
+    ctx.stroke();
+    // The label on the side with room for it.
+    const textWidth = ctx.measureText(label).width;
+    const right = px + 4 * ratio + textWidth < left + width;
+    ctx.textAlign = right ? "left" : "right";
+    ctx.fillText(label, right ? px + 4 * ratio : px - 4 * ratio, top + 4 * ratio);
+  }
+  ctx.restore();
 }
 
 /** "#1f77b4" at `alpha` as rgba(). */
