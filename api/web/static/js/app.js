@@ -10,7 +10,7 @@ import * as submit from "./views/submit.js";
 import { errorBox } from "./dom.js";
 
 const ROUTES = [
-  [/^#?\/?$/, runs, "runs"],
+  [/^#?\/?(?:\?.*)?$/, runs, "runs"], // #/?status=running: the runs view reads its filters
   [/^#\/experiments\/(\d+)$/, experiment, "runs"],
   [/^#\/studies\/(\d+)$/, study, "runs"],
   [/^#\/submit$/, submit, "submit"],
