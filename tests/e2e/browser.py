@@ -5,11 +5,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
 from tests.e2e.stack import Api
+from tests.helpers import ROOT
 
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -60,3 +62,12 @@ def open_app(page: Page, api: Api, route: str = "#/") -> None:
     page.locator("#key-input").fill(token)
     page.locator("#key-submit").click()
     page.locator("#key-dialog").wait_for(state="hidden")
+
+
+def screenshot(page: Page, tmp_path: Path, name: str, full_page: bool = False) -> Path:
+    """The page as docs/<name> when FITQ_DOCS_SCREENSHOTS is set (to refresh the README's
+    pictures), else as a file of the test's own: a plain test run leaves the tree as it was."""
+    folder = ROOT / "docs" if os.environ.get("FITQ_DOCS_SCREENSHOTS") else tmp_path
+    path = folder / name
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

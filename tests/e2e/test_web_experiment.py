@@ -4,13 +4,12 @@ running job; and a finished overfitting run as a user opens it (kept as docs/web
 when FITQ_DOCS_SCREENSHOTS is set)."""
 
 import json
-import os
 import struct
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import open_app
+from tests.e2e.browser import open_app, screenshot
 from tests.e2e.stack import Api
 from tests.helpers import ROOT, slow_circles_spec
 
@@ -113,8 +112,7 @@ def test_a_finished_overfitting_run_as_a_user_reads_it(
     expect(page.locator(".exp-spec pre")).to_contain_text('"n_train": 30')
 
     page.locator("#exp-header").scroll_into_view_if_needed()
-    shot = screenshot_path(tmp_path)
-    page.screenshot(path=str(shot))
+    shot = screenshot(page, tmp_path, "web_experiment.png")
     assert png_size(shot) == (1280, 900)
 
 
@@ -147,14 +145,6 @@ def test_cancel_stops_a_running_job(pg_stack: Api, page: Page) -> None:
     drawn = int(page.locator("#curves").get_attribute("data-epochs") or 0)
     assert 0 < drawn < 20_000
     assert pg_stack.get(experiment_id)["status"] == "cancelled"
-
-
-def screenshot_path(tmp_path: Path) -> Path:
-    """docs/web_experiment.png when FITQ_DOCS_SCREENSHOTS is set (to refresh the README's
-    picture), else a file of this test's own: a plain test run leaves the tree as it was."""
-    if os.environ.get("FITQ_DOCS_SCREENSHOTS"):
-        return ROOT / "docs" / "web_experiment.png"
-    return tmp_path / "web_experiment.png"
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -6,16 +6,15 @@ page before any request; a recipe makes a study."""
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.e2e.browser import open_app
+from tests.e2e.browser import open_app, screenshot
 from tests.e2e.stack import Api
 from tests.helpers import ROOT, circles_spec
-
-DOCS = ROOT / "docs"
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +96,9 @@ def test_submit_an_example_and_filter_the_runs_table(pg_stack: Api, page: Page) 
     assert pg_stack.http.post(f"/experiments/{submitted}/cancel").status_code in (200, 409)
 
 
-def test_the_api_422_is_shown_at_the_field_it_names(pg_stack: Api, page: Page) -> None:
+def test_the_api_422_is_shown_at_the_field_it_names(
+    pg_stack: Api, page: Page, tmp_path: Path
+) -> None:
     open_app(page, pg_stack, "#/submit")
     editor = page.locator(".json-text").first
     editor.fill(pretty(circles_spec(epochs=0)))
@@ -112,7 +113,7 @@ def test_the_api_422_is_shown_at_the_field_it_names(pg_stack: Api, page: Page) -
     expect(page.locator(".json-gutter .bad")).to_have_text(str(epochs_line))
     expect(page).to_have_url(re.compile(r"#/submit$"))  # nothing was created
     page.locator(".json-editor").first.scroll_into_view_if_needed()
-    page.screenshot(path=str(DOCS / "web_submit_422.png"))
+    screenshot(page, tmp_path, "web_submit_422.png")
 
     # A bad layer found by the dry run: the list names it and the selection is on its line.
     spec = circles_spec(epochs=3)
@@ -153,7 +154,7 @@ def test_text_that_is_not_json_is_caught_before_any_request(pg_stack: Api, page:
     assert posted == []
 
 
-def test_a_recipe_makes_a_study(pg_stack: Api, page: Page) -> None:
+def test_a_recipe_makes_a_study(pg_stack: Api, page: Page, tmp_path: Path) -> None:
     open_app(page, pg_stack, "#/submit")
     recipes = pg_stack.http.get("/recipes").json()
     page.locator("#recipe-name").select_option(recipes[0]["name"])
@@ -170,6 +171,5 @@ def test_a_recipe_makes_a_study(pg_stack: Api, page: Page) -> None:
     # The table follows the study's runs as they finish.
     expect(row.locator(".progress-text")).not_to_have_text(re.compile("^0 /"), timeout=60_000)
     # The runs view as docs/ shows it: the experiments of the tests above and this study.
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "web_runs.png"))
+    screenshot(page, tmp_path, "web_runs.png")
     assert pg_stack.http.post(f"/studies/{study}/cancel").status_code in (200, 409)

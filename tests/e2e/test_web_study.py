@@ -2,15 +2,14 @@
 stream (mean and band over repeats), each run's progress, the summary per variant, the grid
 chart, the CSV. FITQ_DOCS_SCREENSHOTS=1 also writes docs/web_study.png."""
 
-import os
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import open_app
+from tests.e2e.browser import open_app, screenshot
 from tests.e2e.stack import Api
-from tests.helpers import ROOT, circles_spec, slow_circles_spec
+from tests.helpers import circles_spec, slow_circles_spec
 
 RUN_TIMEOUT = 180_000  # ms: a few short circles fits on a loaded two-core machine
 
@@ -147,7 +146,4 @@ def test_the_regularization_recipe_shows_the_variants_apart(
     chart.locator(".u-over").hover()  # the legend reads the values under the cursor
     expect(chart.locator(".u-legend")).not_to_contain_text("--")
 
-    shot = tmp_path / "web_study.png"
-    page.screenshot(path=str(shot), full_page=True)
-    if os.environ.get("FITQ_DOCS_SCREENSHOTS") == "1":
-        (ROOT / "docs" / "web_study.png").write_bytes(shot.read_bytes())
+    screenshot(page, tmp_path, "web_study.png", full_page=True)
