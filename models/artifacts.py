@@ -5,7 +5,7 @@ experiment's checkpoints while it runs and its final model after. Shared by the 
 import logging
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,12 +64,20 @@ def drop_checkpoints(experiment_id: int) -> None:
 def delete_experiments(experiment_ids: Iterable[int]) -> None:
     """Every object of these experiments. Called after their rows are committed gone: a
     store that fails here leaves objects no row points to, logged, not a failed request."""
-    store = get_store()
     for experiment_id in experiment_ids:
-        try:
-            store.delete_prefix(experiment_prefix(experiment_id))
-        except Exception:
-            log.exception("experiment %s: its stored objects were not deleted", experiment_id)
+        _quietly(get_store().delete_prefix, experiment_prefix(experiment_id))
+
+
+def delete_upload(key: str) -> None:
+    """An upload's object, once no row names it (after the commit, as above)."""
+    _quietly(get_store().delete, key)
+
+
+def _quietly(delete: Callable[[str], None], key: str) -> None:
+    try:
+        delete(key)
+    except Exception:
+        log.exception("the artifact store did not delete %s; it is left behind", key)
 
 
 @contextmanager

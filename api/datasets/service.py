@@ -168,4 +168,4 @@ def delete_dataset(session: Session, dataset: Dataset) -> None:
     session.delete(dataset)
     session.flush()
     if not shared:
-        after_commit(session, lambda: get_store().delete(key))
+        after_commit(session, lambda: artifacts.delete_upload(key))
