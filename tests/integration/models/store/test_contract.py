@@ -6,8 +6,10 @@ object goes in and out without the store ever holding it whole."""
 
 import hashlib
 import os
+import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -135,6 +137,37 @@ def test_delete_and_prefixes_go_by_folder(store: ArtifactStore) -> None:
         store.list("experiments/1")
     with pytest.raises(ValueError, match="not an artifact key"):
         store.put_chunks("../outside", [b"x"])
+
+
+def test_two_puts_racing_on_one_key_leave_one_whole_object(store: ArtifactStore) -> None:
+    """Two API processes storing the same upload at once: both puts succeed, one wins."""
+    key, ready = "datasets/same.npz", threading.Barrier(2)
+    contents = [os.urandom(2 * CHUNK + 10), os.urandom(3 * CHUNK + 20)]
+    failures: list[BaseException] = []
+
+    def put(content: bytes) -> None:
+        def chunks() -> Iterator[bytes]:
+            yield from (content[i : i + CHUNK] for i in range(0, len(content), CHUNK))
+            # Both at the swap together (SQLite lets one writer in: the other waits its turn).
+            with suppress(threading.BrokenBarrierError):
+                ready.wait(timeout=2)
+
+        try:
+            store.put_chunks(key, chunks())
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=put, args=(c,)) for c in contents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert read_all(store, key) in contents
+    if isinstance(store, DatabaseStore):  # the loser's chunks went with it
+        with store._engine().connect() as link:
+            rows = link.execute(text("SELECT count(*) FROM artifact_chunks")).scalar()
+        assert rows == len(list(store.open(key).chunks))
 
 
 def peak_bytes(action: Callable[[], None]) -> int:
