@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from rich.console import Console
 
+from api import gpu_workers
 from api.core import keys
 from api.supervisor import Child, supervise
 from client import commands
@@ -41,9 +42,13 @@ def _alembic_ini() -> Path:
 
 
 def worker_argv(
-    concurrency: int | None = None, validate: bool = False, quiet: bool = False
+    concurrency: int | None = None,
+    validate: bool = False,
+    quiet: bool = False,
+    node: str = "train@%h",
 ) -> list[str]:
-    """`quiet`: without Celery's start-up banner (`fitq run` prints its own lines)."""
+    """`quiet`: without Celery's start-up banner (`fitq run` prints its own lines); `node`: a
+    training worker's Celery node name."""
     settings = get_settings()
     argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app"]
     argv += ["--quiet", "worker"] if quiet else ["worker"]
@@ -53,7 +58,7 @@ def worker_argv(
         argv += ["-Q", settings.validate_queue, "--pool", "threads"]
         argv += ["--concurrency", str(concurrency or 2), "--hostname", "validate@%h"]
     else:
-        argv += ["-Q", settings.training_queue, "--hostname", "train@%h"]
+        argv += ["-Q", settings.training_queue, "--hostname", node]
         argv += ["--concurrency", str(concurrency or settings.worker_concurrency)]
     if settings.uses_filesystem_broker:
         # The filesystem transport has no fan-out exchange for these worker-to-worker chats.
@@ -67,11 +72,36 @@ def worker(
     validate: Annotated[
         bool, typer.Option("--validate", help="Serve dry runs instead of training jobs")
     ] = False,
+    gpus: Annotated[
+        str | None,
+        typer.Option(
+            metavar="0,1,...",
+            help="A training worker per GPU, each pinned to its GPU, running "
+            "FITQ_JOBS_PER_GPU jobs at once",
+        ),
+    ] = None,
 ) -> None:
     """Run a Celery worker for training jobs, or with --validate for dry runs (replaces this
-    process)."""
+    process); with --gpus, a training worker per GPU, supervised by this process."""
+    if gpus is not None:
+        _gpu_workers(gpus, concurrency, validate)
     argv = worker_argv(concurrency, validate)
     os.execv(argv[0], argv)
+
+
+def _gpu_workers(gpus: str, concurrency: int | None, validate: bool) -> None:
+    try:
+        indices = gpu_workers.parse_gpus(gpus)
+    except ValueError as wrong:
+        raise typer.BadParameter(str(wrong), param_hint="'--gpus'") from None
+    if validate or concurrency is not None:
+        # Dry runs need no GPU; jobs per GPU come from FITQ_JOBS_PER_GPU, which the memory
+        # shares follow, so a second knob could only contradict it.
+        option = "--validate" if validate else "--concurrency"
+        raise typer.BadParameter(f"{option} does not go with --gpus", param_hint="'--gpus'")
+    jobs = get_settings().jobs_per_gpu
+    gpu_workers.serve(indices, jobs, lambda n, node: worker_argv(n, node=node))
+    raise typer.Exit(0)
 
 
 @app.command("create-key")
