@@ -4,7 +4,7 @@ Importing this module never imports Keras; the worker runs as its own process.""
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NoReturn
 
 import typer
 from alembic import command
@@ -89,7 +89,7 @@ def worker(
     os.execv(argv[0], argv)
 
 
-def _gpu_workers(gpus: str, concurrency: int | None, validate: bool) -> None:
+def _gpu_workers(gpus: str, concurrency: int | None, validate: bool) -> NoReturn:
     try:
         indices = gpu_workers.parse_gpus(gpus)
     except ValueError as wrong:

@@ -52,8 +52,8 @@ def gpu_env(base: Mapping[str, str], gpu: int, jobs: int) -> dict[str, str]:
     env.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
     if not any(name in env for name in FRACTION_VARIABLES):
         env["XLA_PYTHON_CLIENT_MEM_FRACTION"] = memory_fraction(jobs)
-    # TensorFlow would map nearly all of the GPU in each process; Keras may import it on
-    # the other backends too (its data utilities), so it is set for every backend.
+    # TensorFlow would map nearly all of the GPU in each process; a JAX worker loads it too
+    # (Keras's saving code uses it where it is installed), so it is set for every backend.
     env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     return env
 
