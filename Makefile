@@ -34,6 +34,7 @@ imports: install
 pytest: install
 	./scripts/services.sh
 	./scripts/browser.sh
+	./scripts/compose.sh
 	$(BIN)/python -m pytest tests/unit tests/integration tests/e2e tests/bench; \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; fi; exit $$rc
 

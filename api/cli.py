@@ -2,19 +2,18 @@
 Importing this module never imports Keras; the worker runs as its own process."""
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NoReturn
 
 import typer
 from alembic import command
 from alembic.config import Config
 from rich.console import Console
 
+from api import gpu_workers
 from api.core import keys
+from api.supervisor import Child, supervise
 from client import commands
 from models.db import session_scope
 from models.settings import get_settings
@@ -43,9 +42,13 @@ def _alembic_ini() -> Path:
 
 
 def worker_argv(
-    concurrency: int | None = None, validate: bool = False, quiet: bool = False
+    concurrency: int | None = None,
+    validate: bool = False,
+    quiet: bool = False,
+    node: str = "train@%h",
 ) -> list[str]:
-    """`quiet`: without Celery's start-up banner (`fitq run` prints its own lines)."""
+    """`quiet`: without Celery's start-up banner (`fitq run` prints its own lines); `node`: a
+    training worker's Celery node name."""
     settings = get_settings()
     argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app"]
     argv += ["--quiet", "worker"] if quiet else ["worker"]
@@ -55,7 +58,7 @@ def worker_argv(
         argv += ["-Q", settings.validate_queue, "--pool", "threads"]
         argv += ["--concurrency", str(concurrency or 2), "--hostname", "validate@%h"]
     else:
-        argv += ["-Q", settings.training_queue, "--hostname", "train@%h"]
+        argv += ["-Q", settings.training_queue, "--hostname", node]
         argv += ["--concurrency", str(concurrency or settings.worker_concurrency)]
     if settings.uses_filesystem_broker:
         # The filesystem transport has no fan-out exchange for these worker-to-worker chats.
@@ -69,11 +72,36 @@ def worker(
     validate: Annotated[
         bool, typer.Option("--validate", help="Serve dry runs instead of training jobs")
     ] = False,
+    gpus: Annotated[
+        str | None,
+        typer.Option(
+            metavar="0,1,...",
+            help="A training worker per GPU, each pinned to its GPU, running "
+            "FITQ_JOBS_PER_GPU jobs at once",
+        ),
+    ] = None,
 ) -> None:
     """Run a Celery worker for training jobs, or with --validate for dry runs (replaces this
-    process)."""
+    process); with --gpus, a training worker per GPU, supervised by this process."""
+    if gpus is not None:
+        _gpu_workers(gpus, concurrency, validate)
     argv = worker_argv(concurrency, validate)
     os.execv(argv[0], argv)
+
+
+def _gpu_workers(gpus: str, concurrency: int | None, validate: bool) -> NoReturn:
+    try:
+        indices = gpu_workers.parse_gpus(gpus)
+    except ValueError as wrong:
+        raise typer.BadParameter(str(wrong), param_hint="'--gpus'") from None
+    if validate or concurrency is not None:
+        # Dry runs need no GPU; jobs per GPU come from FITQ_JOBS_PER_GPU, which the memory
+        # shares follow, so a second knob could only contradict it.
+        option = "--validate" if validate else "--concurrency"
+        raise typer.BadParameter(f"{option} does not go with --gpus", param_hint="'--gpus'")
+    jobs = get_settings().jobs_per_gpu
+    gpu_workers.serve(indices, jobs, lambda n, node: worker_argv(n, node=node))
+    raise typer.Exit(0)
 
 
 @app.command("create-key")
@@ -139,60 +167,8 @@ def run(
             "auth disabled (FITQ_AUTH=disabled): no API keys, every request acts as owner "
             "'local'; FITQ_AUTH=required fitq run to require keys"
         )
-    received: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
-    signal.signal(signal.SIGTERM, lambda signum, _frame: received.append(signum))
-    while not received:
-        for child in children:
-            child.restart_if_dead()
-        time.sleep(0.2)
-    console.print("stopping the API and the workers (a running job goes back to queued)")
-    # Ctrl-C already reached every process of the terminal's group; give them a moment to act
-    # on it before a SIGTERM, which also covers a `kill` aimed at this process alone.
-    _stop_all(
-        [child.popen for child in children],
-        first_wait=5.0 if signal.SIGINT in received else 0.0,
-    )
+    supervise(children, "stopping the API and the workers (a running job goes back to queued)")
     raise typer.Exit(0)
-
-
-class Child:
-    """One process of `fitq run`, started again when it dies: a worker killed by the OOM killer
-    or a crash must not take the API and the other worker down with it."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        self.name, self.argv, self.env = name, argv, env
-        self.delay = 0.5  # before a restart; doubles while it keeps dying young
-        self.restart_at: float | None = None
-        self._start()
-
-    def _start(self) -> None:
-        self.popen = subprocess.Popen(self.argv, env=self.env)
-        self.started = time.monotonic()
-        self.restart_at = None
-
-    def restart_if_dead(self) -> None:
-        now = time.monotonic()
-        if self.restart_at is not None:
-            if now >= self.restart_at:
-                self._start()
-            return
-        code = self.popen.poll()
-        if code is None:
-            return
-        lived = now - self.started
-        self.delay = 1.0 if lived > 60 else min(self.delay * 2, 30.0)
-        self.restart_at = now + self.delay
-        console.print(
-            f"[bold red]{self.name} stopped[/] ({_exit_reason(code)}) after {lived:.0f} s; "
-            f"starting it again in {self.delay:.0f} s"
-        )
-
-
-def _exit_reason(code: int) -> str:
-    if code < 0:
-        return f"killed by {signal.Signals(-code).name}"
-    return f"exit code {code}"
 
 
 def worker_env(quiet: bool) -> dict[str, str]:
@@ -203,29 +179,6 @@ def worker_env(quiet: bool) -> dict[str, str]:
     ignore = "ignore:You're running the worker with superuser privileges"  # message's start
     warnings = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), ignore) if w)
     return {**os.environ, "PYTHONWARNINGS": warnings}
-
-
-def _stop_all(
-    children: list[subprocess.Popen[bytes]], first_wait: float, grace: float = 60.0
-) -> None:
-    _wait_all(children, first_wait)
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    _wait_all(children, grace)
-    for child in children:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-
-
-def _wait_all(children: list[subprocess.Popen[bytes]], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    for child in children:
-        try:
-            child.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            return
 
 
 def _redact(url: str) -> str:

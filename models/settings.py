@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     cancel_check_seconds: float = Field(default=2.0, gt=0, le=60)
     # Jobs a worker process runs at once; one per process keeps a GPU to one fit.
     worker_concurrency: int = Field(default=1, ge=1, le=64)
+    # Jobs each GPU runs at once under `fitq worker --gpus` (its worker's pool processes);
+    # they split the GPU's memory (api/gpu_workers.py).
+    jobs_per_gpu: int = Field(default=1, ge=1, le=64)
     # Seconds a new pool process may take to report it is up before Celery kills it and starts
     # another (Celery's default is 4). Keras warms up after the report, so this only bounds
     # the fork and Celery's own start-up, which a busy machine can slow down.

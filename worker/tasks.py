@@ -11,10 +11,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from celery.exceptions import Reject
-from celery.signals import worker_process_init, worker_ready, worker_shutting_down
+from celery.signals import (
+    celeryd_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutting_down,
+)
 
 from models.settings import get_settings
-from worker import backend, shutdown
+from worker import backend, node, shutdown
 from worker.celery_app import TRAIN_TASK, VALIDATE_TASK, celery_app
 
 # TensorFlow's C++ start-up chatter (oneDNN, CPU features) is noise in a worker's log.
@@ -24,6 +29,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 backend.select(get_settings())
 
 log = logging.getLogger(__name__)
+
+
+@celeryd_init.connect
+def _remember_node(sender: str, **_: Any) -> None:
+    node.remember(sender)  # the node name, %h expanded; the pool processes inherit it
 
 
 _warm_up: threading.Thread | None = None

@@ -41,11 +41,11 @@ def test_every_setting_is_on_the_configuration_page_and_in_env_example() -> None
 def test_compose_sets_only_known_settings_and_reserves_a_gpu() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"postgres", "redis", "api", "worker", "flower"} <= services.keys()
-    for service in ("api", "worker"):
+    assert {"postgres", "redis", "api", "worker", "worker-gpu", "flower"} <= services.keys()
+    for service in ("api", "worker", "worker-gpu"):
         fitq_vars = {k for k in services[service]["environment"] if k.startswith("FITQ_")}
         assert fitq_vars <= setting_names(), fitq_vars - setting_names()
-    devices = services["worker"]["deploy"]["resources"]["reservations"]["devices"]
+    devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia"
     assert "alembic upgrade head" in (ROOT / "Dockerfile").read_text()
 

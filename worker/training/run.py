@@ -3,7 +3,6 @@
 import logging
 import re
 import resource
-import socket
 import sys
 import time
 from dataclasses import replace
@@ -17,6 +16,7 @@ from models import artifacts
 from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
 from models.tables import ExperimentStatus
+from worker import node
 from worker.training import epoch_store, lifecycle, trainers
 from worker.training.build import build_model, downloadable
 from worker.training.checkpoint import Checkpointer, restore_from_store, save_to_store
@@ -47,7 +47,7 @@ _TRACEBACK_LINE = re.compile(r"^\s|most recent call last|^Traceback")
 
 def run_experiment(experiment_id: int) -> Outcome:
     """Run one job; return how it ended."""
-    claimed = lifecycle.claim(experiment_id, socket.gethostname())
+    claimed = lifecycle.claim(experiment_id, node.name())
     if claimed is None:
         log.info(
             "experiment %s is not ours to run (finished or held); nothing to do", experiment_id
