@@ -2,8 +2,8 @@
 Redis, an API host, worker hosts and a client host, each with folders of its own under
 `root/<host>`. The hosts share no folder: with FITQ_ARTIFACT_STORE=database they share
 nothing but PostgreSQL and Redis, reached over the hosts' network, as machines would.
-With `store="local"` they share one folder, `root/shared`, as machines would mount one shared
-file system at the same path.
+With `store="local"` they share one folder, `root/shared/artifacts` (FITQ_ARTIFACTS_DIR), as
+machines would mount one shared file system at the same path.
 
 The API host runs migrations and makes the API key (`fitq migrate`, `fitq create-key`), then
 uvicorn on its own address; each worker host runs `fitq worker`; the client host carries the
@@ -132,14 +132,9 @@ class Cluster:
             raise
 
     def _make_folders(self, host: str) -> None:
-        folder = self.folder(host)
-        (folder / "logs").mkdir(parents=True, exist_ok=True)
-        if self.store == "local" and host != "db":
-            # The shared file system: uploads are kept under FITQ_DATA_DIR/datasets.
-            shared = self.root / "shared" / "datasets"
-            shared.mkdir(parents=True, exist_ok=True)
-            (folder / "data").mkdir(exist_ok=True)
-            (folder / "data" / "datasets").symlink_to(shared)
+        (self.folder(host) / "logs").mkdir(parents=True, exist_ok=True)
+        if self.store == "local":
+            (self.root / "shared" / "artifacts").mkdir(parents=True, exist_ok=True)
 
     def _start_database(self) -> None:
         folder, address = self.folder("db"), self.address("db")
