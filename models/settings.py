@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_DIR = Path("var")
@@ -92,6 +92,18 @@ class Settings(BaseSettings):
     idempotency_key_hours: float = Field(default=24.0, gt=0, le=24 * 365)
     # Where checkpoints and final models are kept. Empty: data_dir/artifacts.
     artifacts_dir: Path | None = None
+    # Where uploads, checkpoints and final models live (models/store/): "local", a folder
+    # (artifacts_dir); "database", chunked rows in the SQL database, so hosts share nothing
+    # but it and the broker; "s3", an S3-compatible bucket. Unset: local in embedded mode,
+    # database in production.
+    artifact_store: Literal["local", "database", "s3"] | None = None
+    # The "s3" store: the bucket, an endpoint for S3-compatible servers (empty: AWS's), the
+    # region, and credentials (empty: the usual AWS_* environment variables).
+    s3_bucket: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
     # Seconds between two checkpoints of a running fit (one is also written when the fit
     # stops): a reclaimed job redoes at most this much plus one epoch, however long a save
     # takes. 0 checkpoints after every epoch, whatever it costs.
@@ -128,7 +140,10 @@ class Settings(BaseSettings):
     # workers without internet, so a missing file fails at once instead of waiting on a socket.
     dataset_downloads: bool = True
 
-    @field_validator("keras_datasets_dir", "artifacts_dir", "compilation_cache_dir", mode="before")
+    @field_validator(
+        "keras_datasets_dir", "artifacts_dir", "compilation_cache_dir", "artifact_store",
+        mode="before",
+    )  # fmt: skip
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # .env.example lists FITQ_KERAS_DATASETS_DIR= empty; that must not mean Path(".").
@@ -141,6 +156,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "FITQ_HEARTBEAT_TIMEOUT_SECONDS must be at least 3 x FITQ_CANCEL_CHECK_SECONDS"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _choose_artifact_store(self) -> "Settings":
+        # Embedded runs keep one folder; a cluster's hosts share no disk, only the database.
+        if self.artifact_store is None:
+            self.artifact_store = "database" if self.mode == "production" else "local"
+        if self.artifact_store == "s3" and not self.s3_bucket:
+            raise ValueError("FITQ_ARTIFACT_STORE=s3 needs FITQ_S3_BUCKET")
         return self
 
     @model_validator(mode="after")

@@ -271,3 +271,27 @@ class IdempotencyKey(Base):
     def expired_before(hours: float) -> datetime:
         """Keys created before this are forgotten (FITQ_IDEMPOTENCY_KEY_HOURS)."""
         return utcnow() - timedelta(hours=hours)
+
+
+class ArtifactObject(Base):
+    """An object of the database artifact store (models/store/database.py): its key and the
+    version its chunks are stored under. A put writes a new version's chunks and swaps the
+    row in one transaction, so a reader sees the old object or the new one, never a mix."""
+
+    __tablename__ = "artifact_objects"
+
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ArtifactChunk(Base):
+    """One piece (1 MiB, the last one shorter) of an object version's bytes, in order."""
+
+    __tablename__ = "artifact_chunks"
+
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -100,8 +100,8 @@ def get_dataset(dataset: DatasetDep) -> DatasetRead:
     responses={**NOT_FOUND, 409: {"model": ErrorRead, "description": "A job trains on it"}},
     summary="Delete an uploaded dataset",
 )
-def delete_dataset(dataset: DatasetDep, session: SessionDep, settings: SettingsDep) -> Response:
+def delete_dataset(dataset: DatasetDep, session: SessionDep) -> Response:
     """Refused (409) while a queued or running experiment trains on it; finished experiments
     keep their history and spec."""
-    service.delete_dataset(session, dataset, settings.data_dir)
+    service.delete_dataset(session, dataset)
     return Response(status_code=204)

@@ -1,11 +1,8 @@
-"""Datasets below the routes: an upload checked and parsed, then stored as an NPZ named by
-its content address under the data directory, and a `datasets` row; the list. Functions
-here flush, never commit: the request's session is the edge."""
+"""Datasets below the routes: an upload checked and parsed, then put into the artifact store
+as an NPZ keyed by its content address, and a `datasets` row; the list. Functions here
+flush, never commit: the request's session is the edge."""
 
 import hashlib
-import os
-import tempfile
-from pathlib import Path
 from typing import IO
 
 import numpy as np
@@ -19,8 +16,10 @@ from api.core.list_filters import name_contains
 from api.datasets.limit import too_large
 from api.datasets.parsing.common import HeaderChoice, ParsedDataset, UploadError
 from api.datasets.parsing.parse import parse_upload
+from models import artifacts
 from models.db import after_commit
 from models.settings import Settings
+from models.store import get_store
 from models.tables import Dataset, Experiment, ExperimentStatus
 
 _CHUNK = 1024 * 1024
@@ -42,37 +41,32 @@ def content_address(file_sha256: str, options: str) -> str:
     return hashlib.sha256(f"fitq-dataset-v1\n{file_sha256}\n{options}".encode()).hexdigest()
 
 
-def write_atomically(target: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write to a temporary file beside the target, then rename: a crash mid-write leaves a
-    stray temporary file at worst, never a half-written dataset under the real name."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
+def store_arrays(key: str, arrays: dict[str, np.ndarray]) -> None:
+    """Written as an NPZ to a local temporary file (a zip needs a seekable file), then put
+    into the store in chunks; the store's put is whole or absent."""
+    with artifacts.scratch() as folder:
+        path = folder / "upload.npz"
+        with path.open("wb") as out:
             np.savez(out, **arrays)  # type: ignore[arg-type]
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        get_store().put_file(key, path)
 
 
 def save(
     session: Session,
     owner: str,
-    data_dir: Path,
     parsed: ParsedDataset,
     address: str,
     **upload: str | int,
 ) -> tuple[Dataset, bool]:
     """Store the arrays and their row; (dataset, created). An identical earlier upload of the
     same owner, even one committed a moment ago by another request, is returned instead of a
-    second copy. The file is shared between owners (same content, same address); the rows are
-    not, so one owner's upload never answers another's."""
-    relative = f"datasets/{address}.npz"
-    if not (data_dir / relative).is_file():  # also restores a file deleted by hand
-        write_atomically(data_dir / relative, parsed.arrays())
+    second copy. The object is shared between owners (same content, same address); the rows
+    are not, so one owner's upload never answers another's. The object is put before the row
+    is committed: a rolled-back request leaves an object no row names, never a row without
+    its object."""
+    relative = artifacts.dataset_key(address)
+    if not get_store().exists(relative):  # also restores an object deleted by hand
+        store_arrays(relative, parsed.arrays())
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     new_id = session.execute(
         insert(Dataset)
@@ -121,7 +115,7 @@ def upload(
         raise HTTPException(problem.status, detail=problem.detail()) from None
     address = content_address(file_sha256, parsed.options)
     return save(
-        session, owner, settings.data_dir, parsed, address,
+        session, owner, parsed, address,
         name=name or filename, filename=filename, size_bytes=size,
     )  # fmt: skip
 
@@ -148,9 +142,10 @@ def list_page(
 ACTIVE = (ExperimentStatus.QUEUED.value, ExperimentStatus.RUNNING.value)
 
 
-def delete_dataset(session: Session, dataset: Dataset, data_dir: Path) -> None:
-    """The row, and its file once no other owner's row shares it (the file is content
-    addressed); refused while a queued or running experiment of the owner trains on it."""
+def delete_dataset(session: Session, dataset: Dataset) -> None:
+    """The row, and its stored object once no other owner's row shares it (the object is
+    content addressed); refused while a queued or running experiment of the owner trains on
+    it."""
     using = [
         e.id
         for e in session.scalars(
@@ -169,8 +164,8 @@ def delete_dataset(session: Session, dataset: Dataset, data_dir: Path) -> None:
     shared = session.scalar(
         select(func.count()).where(Dataset.path == dataset.path, Dataset.id != dataset.id)
     )
-    path = data_dir / dataset.path
+    key = dataset.path
     session.delete(dataset)
     session.flush()
     if not shared:
-        after_commit(session, lambda: path.unlink(missing_ok=True))
+        after_commit(session, lambda: artifacts.delete_upload(key))

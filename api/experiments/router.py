@@ -4,7 +4,7 @@ trained model."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 
 from api.core import csv_export
 from api.core.deps import ExperimentDep, OwnerDep, SeriesCacheDep, SessionDep, SettingsDep
@@ -20,7 +20,6 @@ from api.experiments.schemas import (
     ExperimentRead,
     ModelSummaryRead,
 )
-from models.artifacts import final_model_path
 from models.tables import FINAL_STATUSES, Experiment, ExperimentStatus
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
@@ -251,7 +250,7 @@ def cancel_experiment(experiment: ExperimentDep, session: SessionDep) -> Experim
 
 @router.get(
     "/{experiment_id}/model",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={
         200: {"content": {"application/octet-stream": BINARY}, "description": "A .keras file"},
         **NOT_FOUND,
@@ -259,21 +258,13 @@ def cancel_experiment(experiment: ExperimentDep, session: SessionDep) -> Experim
     },
     summary="Download the trained model (Keras .keras format)",
 )
-def get_model(experiment: ExperimentDep) -> FileResponse:
+def get_model(experiment: ExperimentDep) -> StreamingResponse:
     """The final model of a succeeded experiment, loadable with `keras.models.load_model`.
     409 while the experiment is queued or running; 404 when it ended without one (failed or
-    cancelled)."""
-    path = final_model_path(experiment.id)
-    if experiment.status not in FINAL_STATUSES:
-        raise ApiError(
-            409, "path.experiment_id", f"experiment {experiment.id} is {experiment.status}",
-            "not_finished",
-        )  # fmt: skip
-    if not path.is_file():
-        raise ApiError(
-            404, "path.experiment_id", f"experiment {experiment.id} has no trained model",
-            "no_model",
-        )  # fmt: skip
-    return FileResponse(
-        path, media_type="application/octet-stream", filename=f"experiment-{experiment.id}.keras"
-    )
+    cancelled). Streamed from the artifact store as it is read."""
+    reading = service.final_model(experiment)
+    headers = {
+        "Content-Length": str(reading.size),
+        "Content-Disposition": f'attachment; filename="experiment-{experiment.id}.keras"',
+    }
+    return StreamingResponse(reading.chunks, media_type="application/octet-stream", headers=headers)

@@ -2,7 +2,6 @@
 through check_spec), submitting, reading, listing and cancelling, the history pages and the
 dry run. They flush, never commit: the request's session is the edge."""
 
-import shutil
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -44,7 +43,15 @@ from models.db import after_commit
 from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
 from models.spec_datasets import DatasetSpec, UploadedDataset
-from models.tables import Dataset, EpochMetric, Experiment, ExperimentStatus, utcnow
+from models.store import ArtifactMissingError, Reading, get_store
+from models.tables import (
+    FINAL_STATUSES,
+    Dataset,
+    EpochMetric,
+    Experiment,
+    ExperimentStatus,
+    utcnow,
+)
 
 
 def owned_dataset(session: Session, dataset_id: int, owner: str) -> Dataset | None:
@@ -265,6 +272,23 @@ def delete_experiment(session: Session, experiment: Experiment) -> None:
     session.flush()
 
 
+def final_model(experiment: Experiment) -> Reading:
+    """The final model, opened in the artifact store: 409 while the experiment is not
+    finished, 404 when it ended without one."""
+    if experiment.status not in FINAL_STATUSES:
+        raise ApiError(
+            409, "path.experiment_id", f"experiment {experiment.id} is {experiment.status}",
+            "not_finished",
+        )  # fmt: skip
+    try:
+        return get_store().open(artifacts.final_model_key(experiment.id))
+    except ArtifactMissingError:
+        raise ApiError(
+            404, "path.experiment_id", f"experiment {experiment.id} has no trained model",
+            "no_model",
+        ) from None  # fmt: skip
+
+
 def refuse_running(experiments: Sequence[Experiment]) -> None:
     running = [e.id for e in experiments if e.status == ExperimentStatus.RUNNING.value]
     if running:
@@ -276,15 +300,10 @@ def refuse_running(experiments: Sequence[Experiment]) -> None:
 
 
 def artifacts_to_remove(session: Session, experiment_ids: Sequence[int]) -> None:
-    """Remove the experiments' checkpoints and final models after the commit (a rollback keeps
-    them with their rows)."""
-    folders = [artifacts.experiment_dir(i) for i in experiment_ids]
-
-    def remove() -> None:
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
-
-    after_commit(session, remove)
+    """Delete the experiments' stored objects (checkpoints, final models) after the commit (a
+    rollback keeps them with their rows)."""
+    ids = list(experiment_ids)
+    after_commit(session, lambda: artifacts.delete_experiments(ids))
 
 
 # History pages: GET /experiments/{id}/history as JSON bytes, pages of rows, optionally

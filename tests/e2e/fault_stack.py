@@ -46,9 +46,11 @@ class FaultStack:
         self.api = Api(f"http://127.0.0.1:{port}", _key(settings.get("FITQ_DATABASE_URL")))
         self.workers: list[Proc] = []
 
-    def start_worker(self) -> Proc:
+    def start_worker(self, **settings: str) -> Proc:
+        """`settings`: FITQ_* variables of this worker only (its own FITQ_DATA_DIR)."""
         log = self.logs / f"worker-{len(self.workers) + 1}.log"
-        worker = Proc([str(BIN / "fitq"), "worker", "--concurrency", "1"], self.env, log)
+        env = self.env | settings
+        worker = Proc([str(BIN / "fitq"), "worker", "--concurrency", "1"], env, log)
         self.workers.append(worker)
         poll(lambda: log.read_text(errors="replace"), lambda text: " ready." in text, 120)
         return worker

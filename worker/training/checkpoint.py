@@ -1,11 +1,11 @@
 """Checkpoints of a running fit and the final model, in Keras's own .keras format.
 
 A .keras file holds the weights and the optimizer's variables (its step count, Adam's moments),
-so a fit resumed from it continues its curves instead of restarting the optimizer. Each file is
-written under a temporary name and renamed into place, so a crash never leaves half of one."""
+so a fit resumed from it continues its curves instead of restarting the optimizer. Keras saves
+to a local temporary file, which is then put into the artifact store; a store put is whole or
+absent (models/store/), so a crash never leaves half of one."""
 
 import logging
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -14,6 +14,7 @@ from pathlib import Path
 import keras
 
 from models import artifacts
+from models.store import get_store
 from worker.training.build import load_into
 from worker.training.cadence import Cadence
 
@@ -27,12 +28,13 @@ def _itself(model: keras.Model) -> keras.Model:
     return model
 
 
-def save_atomically(model: keras.Model, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Keras insists on the .keras suffix; the "tmp-" prefix keeps it out of checkpoints().
-    tmp = path.with_name(f"tmp-{os.getpid()}-{path.name}")
-    model.save(tmp)
-    os.replace(tmp, path)
+def save_to_store(model: keras.Model, key: str) -> None:
+    """Saved by Keras to a local file (it insists on the .keras suffix), then put under
+    `key`."""
+    with artifacts.scratch() as folder:
+        path = folder / "model.keras"
+        model.save(path)
+        get_store().put_file(key, path)
 
 
 def warm_up() -> None:
@@ -55,6 +57,19 @@ def restore(model: keras.Model, path: Path, saved_as: SavedAs = _itself) -> None
     twin = saved_as(model)
     twin.load_weights(path)
     load_into(model, twin)
+
+
+def restore_from_store(model: keras.Model, key: str, saved_as: SavedAs = _itself) -> None:
+    """restore() from a checkpoint in the store, copied to a local file first (a folder
+    store's own file is read where it is)."""
+    local = get_store().local_path(key)
+    if local is not None:
+        restore(model, local, saved_as)
+        return
+    with artifacts.scratch() as folder:
+        path = folder / "checkpoint.keras"
+        get_store().get_file(key, path)
+        restore(model, path, saved_as)
 
 
 class Checkpointer:
@@ -81,8 +96,7 @@ class Checkpointer:
 
     def save(self, model: keras.Model, epoch: int) -> None:
         started = self.clock()
-        path = artifacts.checkpoint_path(self.experiment_id, epoch)
-        save_atomically(self.saved_as(model), path)
+        save_to_store(self.saved_as(model), artifacts.checkpoint_key(self.experiment_id, epoch))
         artifacts.prune_checkpoints(self.experiment_id, keep_last=1)
         self._cadence.ran(started)
         self.saved_epoch = epoch

@@ -19,7 +19,7 @@ from models.spec import ExperimentSpec
 from models.tables import ExperimentStatus
 from worker.training import epoch_store, lifecycle, trainers
 from worker.training.build import build_model, downloadable
-from worker.training.checkpoint import Checkpointer, restore, save_atomically
+from worker.training.checkpoint import Checkpointer, restore_from_store, save_to_store
 from worker.training.data import LoadedData, load_dataset
 from worker.training.fit_end import FitEnd, StopReason
 from worker.training.sparse_input import input_encoding
@@ -86,7 +86,7 @@ def run_experiment(experiment_id: int) -> Outcome:
     else:
         # The final model before the status: a succeeded experiment always has one.
         final = downloadable(model, ExperimentSpec.model_validate(claimed.spec))
-        save_atomically(final, artifacts.final_model_path(experiment_id))
+        save_to_store(final, artifacts.final_model_key(experiment_id))
     lifecycle.finish(
         experiment_id,
         status,
@@ -101,8 +101,12 @@ def run_experiment(experiment_id: int) -> Outcome:
 
 
 def _tidy(experiment_id: int, settings: Settings) -> None:
-    if not settings.keep_checkpoints:
+    if settings.keep_checkpoints:
+        return
+    try:
         artifacts.drop_checkpoints(experiment_id)
+    except Exception:  # the job's outcome is recorded; stray checkpoints go with the experiment
+        log.exception("experiment %s: its checkpoints were not deleted", experiment_id)
 
 
 def _resume(
@@ -110,15 +114,15 @@ def _resume(
 ) -> int:
     """Load the latest checkpoint, if any, and cut the history back to it; the epoch to
     continue from (0: from the start). A checkpoint past the recorded history is not this
-    experiment's (a database reset under an old artifacts folder reuses ids) and is ignored;
+    experiment's (a database reset over an old artifact store reuses ids) and is ignored;
     the history is written before each checkpoint, so a real one is never past it."""
     found = [c for c in artifacts.checkpoints(experiment_id) if c[0] <= claimed.recorded_epoch]
     if not found:
         artifacts.drop_checkpoints(experiment_id)
     start, attempt = 0, claimed.attempt
     if found:
-        start, path = found[-1]
-        restore(model, path, saved_as=lambda m: downloadable(m, spec))
+        start, key = found[-1]
+        restore_from_store(model, key, saved_as=lambda m: downloadable(m, spec))
         log.info("experiment %s resumed from epoch %s (attempt %s)", experiment_id, start, attempt)
     lifecycle.resume_at(experiment_id, start)
     return start

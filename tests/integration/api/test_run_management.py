@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from models import artifacts
 from models.db import session_scope
-from models.settings import get_settings
+from models.store import get_store
 from models.tables import Dataset, EpochMetric, Experiment, MetricChunk
 from tests.factories import add_experiment, running_experiment
 from tests.helpers import circles_spec, diabetes_csv, submit, the_error
@@ -76,8 +76,7 @@ def test_a_study_s_runs_as_one_csv(client: TestClient) -> None:
 def test_deleting_an_experiment_takes_its_history_and_artifacts(client: TestClient) -> None:
     experiment_id = running_experiment(client, epochs=3)
     recorded(experiment_id, [(1, {"loss": 0.5}), (2, {"loss": 0.25})])
-    artifacts.checkpoint_path(experiment_id, 2).parent.mkdir(parents=True, exist_ok=True)
-    artifacts.checkpoint_path(experiment_id, 2).write_bytes(b"a checkpoint")
+    get_store().put_chunks(artifacts.checkpoint_key(experiment_id, 2), [b"a checkpoint"])
     refused = client.delete(f"/experiments/{experiment_id}")
     assert refused.status_code == 409
     assert the_error(refused)["type"] == "still_running"
@@ -86,7 +85,7 @@ def test_deleting_an_experiment_takes_its_history_and_artifacts(client: TestClie
     assert client.delete(f"/experiments/{experiment_id}").status_code == 204
     assert client.get(f"/experiments/{experiment_id}").status_code == 404
     assert stored_rows(experiment_id) == (0, 0)
-    assert not artifacts.experiment_dir(experiment_id).exists()
+    assert get_store().list(artifacts.experiment_prefix(experiment_id)) == []
     assert client.delete(f"/experiments/{experiment_id}").status_code == 404
 
 
@@ -131,11 +130,11 @@ def test_a_dataset_in_use_is_kept_until_its_jobs_stop(client: TestClient) -> Non
     with session_scope() as session:
         row = session.get(Dataset, dataset["id"])
         assert row is not None
-        path = get_settings().data_dir / row.path
-    assert path.is_file()
+        key = row.path
+    assert get_store().exists(key)
     assert client.delete(f"/datasets/{dataset['id']}").status_code == 204
     assert client.get(f"/datasets/{dataset['id']}").status_code == 404
-    assert not path.exists()
+    assert not get_store().exists(key)
     # The finished experiment keeps its spec and reads as before.
     assert client.get(f"/experiments/{experiment_id}").json()["status"] == "cancelled"
 

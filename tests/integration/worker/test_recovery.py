@@ -8,10 +8,11 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url, update
 
-from models.artifacts import final_model_path
+from models.artifacts import final_model_key
 from models.db import session_scope
 from models.series_chunks import chunk_rows
 from models.settings import get_settings
+from models.store import get_store
 from models.tables import Experiment
 from tests.factories import age
 from tests.helpers import submit, the_error
@@ -117,9 +118,7 @@ def test_model_download_is_409_while_running_and_404_without_a_model(client: Tes
     error = the_error(missing)
     assert error["msg"] == f"experiment {experiment_id} has no trained model"
     assert error["path"] == "path.experiment_id"
-    path = final_model_path(experiment_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"PK-not-really")
+    get_store().put_chunks(final_model_key(experiment_id), [b"PK-not-", b"really"])
     found = client.get(f"/experiments/{experiment_id}/model")
     assert found.status_code == 200
     assert found.headers["content-type"] == "application/octet-stream"

@@ -1,5 +1,6 @@
 """POST/GET /datasets on the real PostgreSQL, and experiments that train on uploads."""
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ from api.experiments import service
 from models.db import get_sessionmaker
 from models.settings import get_settings
 from models.spec_datasets import UploadedDataset
-from tests.conftest import DATA_DIR
+from models.store import get_store
 from tests.helpers import (
     diabetes_csv,
     diabetes_spec,
@@ -21,6 +22,10 @@ from tests.helpers import (
     the_error,
 )
 from tests.integration.conftest import OWNER
+
+
+def stored_bytes(key: str) -> bytes:
+    return b"".join(get_store().open(key).chunks)
 
 
 def upload(client: TestClient, content: bytes, filename: str = "diabetes.csv", **form: str) -> Any:
@@ -52,7 +57,7 @@ def test_diabetes_csv_is_parsed_and_stored(client: TestClient) -> None:
         "x_dtype": "float32", "y_dtype": "int32", "classes": [0, 1], "has_test": False,
         "test_rows": 0, "size_bytes": len(diabetes_csv(50)), "sha256": "", "created_at": "",
     }  # fmt: skip
-    with np.load(DATA_DIR / "datasets" / f"{body['sha256']}.npz") as stored:
+    with np.load(io.BytesIO(stored_bytes(f"datasets/{body['sha256']}.npz"))) as stored:
         table = diabetes_table(50)
         np.testing.assert_allclose(stored["x"], table[:, :8].astype(np.float32))
         np.testing.assert_array_equal(stored["y"], table[:, 8].astype(np.int32))

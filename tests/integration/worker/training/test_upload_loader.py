@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from models.spec_datasets import UploadedDataset
-from tests.conftest import DATA_DIR
+from models.store import get_store
 from tests.helpers import diabetes_csv, diabetes_table, npz_bytes
 from worker.training.data import load_dataset
 
@@ -51,10 +51,10 @@ def test_unknown_id_or_missing_file_is_a_clear_error(client: TestClient) -> None
         load_dataset(UploadedDataset(name="upload", dataset_id=4242))
     dataset_id = stored_id(client, diabetes_csv(10, seed=3), "gone.csv")
     sha256 = client.get(f"/datasets/{dataset_id}").json()["sha256"]
-    path = DATA_DIR / "datasets" / f"{sha256}.npz"
-    path.unlink()
+    key = f"datasets/{sha256}.npz"
+    get_store().delete(key)
     with pytest.raises(ValueError, match=f"dataset {dataset_id}: its stored file .* is missing"):
         load_dataset(UploadedDataset(name="upload", dataset_id=dataset_id))
-    # Uploading the same file again puts the file back.
+    # Uploading the same file again puts the object back.
     again = client.post("/datasets", files={"file": ("gone.csv", diabetes_csv(10, seed=3))})
-    assert again.status_code == 200 and path.is_file()
+    assert again.status_code == 200 and get_store().exists(key)

@@ -10,13 +10,14 @@ from sqlalchemy import select
 from models import artifacts
 from models.db import session_scope
 from models.settings import get_settings
+from models.store import get_store
 from models.tables import EpochMetric, Experiment
 from tests.factories import add_experiment
 from tests.helpers import circles_spec
 from worker import shutdown
 from worker.training import epoch_store
 from worker.training.build import build_model
-from worker.training.checkpoint import restore, save_atomically
+from worker.training.checkpoint import restore_from_store, save_to_store
 from worker.training.data import load_dataset
 from worker.training.run import run_experiment
 
@@ -47,11 +48,11 @@ def test_a_checkpoint_restores_weights_and_optimizer_state(sqlite_db: str) -> No
     data = load_dataset(spec.dataset)
     trained = build_model(spec, data.input_shape)
     trained.fit(data.x_train, data.y_train, epochs=3, verbose=0)
-    path = artifacts.checkpoint_path(1, 3)
-    save_atomically(trained, path)
-    assert [epoch for epoch, _ in artifacts.checkpoints(1)] == [3]
+    key = artifacts.checkpoint_key(1, 3)
+    save_to_store(trained, key)
+    assert artifacts.checkpoints(1) == [(3, key)]
     fresh = build_model(spec, data.input_shape)
-    restore(fresh, path)
+    restore_from_store(fresh, key)
     assert int(fresh.optimizer.iterations) == int(trained.optimizer.iterations) > 0
     for mine, theirs in zip(fresh.optimizer.variables, trained.optimizer.variables, strict=True):
         np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs))
@@ -85,13 +86,12 @@ def test_a_warm_shutdown_hands_back_and_the_next_run_resumes(
     experiment, epochs = read(experiment_id)
     assert (experiment.status, experiment.attempts, epochs) == ("succeeded", 1, list(range(1, 9)))
     assert artifacts.checkpoints(experiment_id) == []  # keep_checkpoints is off
-    assert artifacts.final_model_path(experiment_id).is_file()
+    assert get_store().exists(artifacts.final_model_key(experiment_id))
 
 
 def test_a_checkpoint_past_the_history_is_not_trusted(sqlite_db: str) -> None:
     experiment_id = add_experiment(tiny_spec(4))
-    stale = artifacts.checkpoint_path(experiment_id, 50)  # left by another database's job
-    stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"not a model")
+    # Left by another database's job.
+    get_store().put_chunks(artifacts.checkpoint_key(experiment_id, 50), [b"not a model"])
     assert run_experiment(experiment_id) == "succeeded"
     assert read(experiment_id)[1] == [1, 2, 3, 4]

@@ -21,12 +21,12 @@ from tests.unit.worker.training.imdb_words import (
     spec_of,
     write_imdb,
 )
-from tests.worker_run import run_spec
+from tests.worker_run import run_spec, stored_copy
 from worker.training import datasets_keras as dk
 from worker.training import run as run_module
 from worker.training import word_kernels
 from worker.training.build import build_model, downloadable
-from worker.training.checkpoint import restore, save_atomically
+from worker.training.checkpoint import restore_from_store, save_to_store
 from worker.training.data import load_dataset
 from worker.training.sparse_input import InputEncoding
 from worker.training.word_bag import gathered_word_bag
@@ -127,6 +127,7 @@ def test_a_word_index_fit_draws_the_dense_fit_curves(
     sqlite_db: str,
     keras_files: Path,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     write_imdb(keras_files, 200, 80)
     layers = [DENSE_FIRST[0] | {"kernel_regularizer": {"l2": 0.001}}, DENSE_FIRST[1]]
@@ -143,8 +144,10 @@ def test_a_word_index_fit_draws_the_dense_fit_curves(
     assert words_rows[-1]["loss"] < words_rows[0]["loss"]  # it did train
 
     # The download is plain Keras: a Dense over dense multi-hot rows, optimizer state kept.
-    words_model = keras.models.load_model(artifacts.final_model_path(words_id))
-    dense_model = keras.models.load_model(artifacts.final_model_path(dense_id))
+    words_file = stored_copy(artifacts.final_model_key(words_id), tmp_path / "words")
+    dense_file = stored_copy(artifacts.final_model_key(dense_id), tmp_path / "dense")
+    words_model = keras.models.load_model(words_file)
+    dense_model = keras.models.load_model(dense_file)
     assert [type(layer) for layer in words_model.layers] == [keras.layers.Dense] * 2
     rows = load_dataset(spec_of(IMDB, layers).dataset).x_train[:16]
     np.testing.assert_allclose(
@@ -164,13 +167,13 @@ def test_a_checkpoint_of_a_word_index_fit_resumes_either_way(
     data = load_dataset(spec.dataset, encoding="words")
     trained = build_model(spec, data.input_shape, encoding="words")
     trained.fit(data.x_train, data.y_train.reshape(-1, 1), epochs=2, verbose=0)
-    path = artifacts.checkpoint_path(1, 2)
-    save_atomically(downloadable(trained, spec), path)
+    key = artifacts.checkpoint_key(1, 2)
+    save_to_store(downloadable(trained, spec), key)
     expected = trained.predict(data.x_train, verbose=0)
     dense_rows = load_dataset(spec.dataset).x_train
     inputs: list[tuple[InputEncoding, Any]] = [("words", data.x_train), ("dense", dense_rows)]
     for encoding, rows in inputs:
         fresh = build_model(spec, data.input_shape, encoding=encoding)
-        restore(fresh, path, saved_as=lambda m: downloadable(m, spec))
+        restore_from_store(fresh, key, saved_as=lambda m: downloadable(m, spec))
         np.testing.assert_allclose(fresh.predict(rows, verbose=0), expected, rtol=1e-5)
         assert int(fresh.optimizer.iterations) == int(trained.optimizer.iterations) > 0
