@@ -3,7 +3,8 @@ Redis, an API host, worker hosts and a client host, each with folders of its own
 `root/<host>`. The hosts share no folder: with FITQ_ARTIFACT_STORE=database they share
 nothing but PostgreSQL and Redis, reached over the hosts' network, as machines would.
 With `store="local"` they share one folder, `root/shared/artifacts` (FITQ_ARTIFACTS_DIR), as
-machines would mount one shared file system at the same path.
+machines would mount one shared file system at the same path; with `store="s3"` the database
+host also runs moto's S3 server (tests/s3_server.py) and they keep artifacts in its bucket.
 
 The API host runs migrations and makes the API key (`fitq migrate`, `fitq create-key`), then
 uvicorn on its own address; each worker host runs `fitq worker`; the client host carries the
@@ -28,7 +29,7 @@ from tests.private_servers import program_path
 
 OCTETS = {"client": 2, "db": 10, "api": 20, "w1": 31, "w2": 32}
 WORKERS = ("w1", "w2")
-PG_PORT, REDIS_PORT, API_PORT = 5432, 6379, 8000
+PG_PORT, REDIS_PORT, API_PORT, S3_PORT = 5432, 6379, 8000, 9000
 OWNER = "multihost"
 # Short thresholds, so a lost host's job moves within seconds (production: 60 s and 30 s). A
 # job beats only once it fits: the heartbeat timeout must outlast loading its data and
@@ -41,7 +42,13 @@ FAST_FAILOVER = {
     "FITQ_CANCEL_CHECK_SECONDS": "0.5",
     "FITQ_HISTORY_FLUSH_SECONDS": "0.5",
 }
-STORES = ("database", "local")
+STORES = ("database", "local", "s3")
+# moto accepts any credentials; obstore signs every request with these.
+S3_SETTINGS = {
+    "FITQ_S3_REGION": "us-east-1",
+    "FITQ_S3_ACCESS_KEY_ID": "fitq",
+    "FITQ_S3_SECRET_ACCESS_KEY": "fitq",
+}
 
 
 @dataclass
@@ -82,6 +89,10 @@ class Cluster:
         """PostgreSQL as the machine reaches it, through the client host."""
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.ports.postgres}/fitq"
 
+    @property
+    def s3_url(self) -> str:
+        return f"http://{self.address('db')}:{S3_PORT}"
+
     def env(self, host: str) -> dict[str, str]:
         """The host's environment: the machine's, without its FITQ_* settings, and fitq set
         up as that host's own, with folders only it uses."""
@@ -104,6 +115,8 @@ class Cluster:
         }
         if self.store == "local":
             env["FITQ_ARTIFACTS_DIR"] = str(self.root / "shared" / "artifacts")
+        if self.store == "s3":
+            env |= {"FITQ_S3_BUCKET": "fitq", "FITQ_S3_ENDPOINT": self.s3_url, **S3_SETTINGS}
         return env | FAST_FAILOVER | dict(self.settings)
 
     def start(self, workers: Sequence[str] = WORKERS) -> None:
@@ -112,7 +125,10 @@ class Cluster:
             self.network.build()
             for host in OCTETS:
                 self._make_folders(host)
-            self._start_database()
+            self._start_postgres()
+            self._start_redis()
+            if self.store == "s3":
+                self._start_s3()
             self._run_fitq("api", "migrate")
             self.token = self._run_fitq("api", "create-key", OWNER).strip().splitlines()[-1]
             uvicorn = [str(BIN / "python"), "-m", "uvicorn", "api.main:app"]
@@ -136,7 +152,7 @@ class Cluster:
         if self.store == "local":
             (self.root / "shared" / "artifacts").mkdir(parents=True, exist_ok=True)
 
-    def _start_database(self) -> None:
+    def _start_postgres(self) -> None:
         folder, address = self.folder("db"), self.address("db")
         for path in (folder, folder / "logs"):  # PostgreSQL refuses to run as root
             shutil.chown(path, "postgres")
@@ -149,11 +165,22 @@ class Cluster:
         self._run_postgres("pg_ctl", "-D", str(data), "-o", options,
                            "-l", str(folder / "logs" / "postgres.log"), "-w", "start")  # fmt: skip
         self._run_postgres("createdb", "-h", address, "-p", str(PG_PORT), "-U", "postgres", "fitq")
+
+    def _start_redis(self) -> None:
+        folder, address = self.folder("db"), self.address("db")
         redis = self.spawn("db", "redis", [
             program_path("redis-server"), "--bind", address, "--port", str(REDIS_PORT),
             "--protected-mode", "no", "--save", "", "--appendonly", "no", "--dir", str(folder),
         ])  # fmt: skip
         poll(lambda: redis.tail(), lambda log: "Ready to accept connections" in log, 30, 0.05)
+
+    def _start_s3(self) -> None:
+        """moto's S3 server on the database host, and the bucket (an unsigned CreateBucket)."""
+        argv = [sys.executable, "-m", "moto.server", "-H", self.address("db"), "-p", str(S3_PORT)]
+        moto = self.spawn("db", "s3", argv)
+        poll(lambda: moto.tail(), lambda log: "Running on" in log, 60, 0.1)
+        create = f"import httpx; httpx.put('{self.s3_url}/fitq', timeout=10).raise_for_status()"
+        run(self.network.argv("db", [sys.executable, "-c", create]), self.env("db"))
 
     def _run_postgres(self, command: str, *args: str) -> None:
         argv = ["runuser", "-u", "postgres", "--", program_path(command), *args]
