@@ -37,7 +37,9 @@ OWNER = "multihost"
 FAST_FAILOVER = {
     "FITQ_HEARTBEAT_TIMEOUT_SECONDS": "10",
     "FITQ_RECONCILE_INTERVAL_SECONDS": "1",
-    "FITQ_QUEUED_TIMEOUT_SECONDS": "5",
+    # Longer than a fresh worker's Keras import on a busy machine (about 17 s on 2 busy cores),
+    # which a job delivered meanwhile waits for: a shorter one sends its message again.
+    "FITQ_QUEUED_TIMEOUT_SECONDS": "30",
     "FITQ_CHECKPOINT_EVERY_SECONDS": "1",
     "FITQ_CANCEL_CHECK_SECONDS": "0.5",
     "FITQ_HISTORY_FLUSH_SECONDS": "0.5",
