@@ -69,7 +69,7 @@ class PrivateRedis(_Server):
     def start(self) -> None:
         assert self._proc is None, "already running"
         argv = [
-            _binary("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port),
+            program_path("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port),
             "--save", "", "--appendonly", "no", "--dir", str(self.folder),
         ]  # fmt: skip
         with (self.folder / "redis.log").open("ab") as log:
@@ -130,7 +130,7 @@ class PrivatePostgres(_Server):
         return self.url(name)
 
     def _run(self, command: str, *args: str) -> None:
-        argv = [_binary(command), *args]
+        argv = [program_path(command), *args]
         if os.geteuid() == 0:
             argv = ["runuser", "-u", "postgres", "--", *argv]
         subprocess.run(argv, check=True, capture_output=True, cwd=self.folder, timeout=120)
@@ -142,7 +142,7 @@ PROGRAMS = ("initdb", "pg_ctl", "createdb", "redis-server")
 def require_programs() -> None:
     """With CI=true a missing server program fails the test; elsewhere it skips it, as a
     missing shared server does (tests/conftest.py)."""
-    missing = [name for name in PROGRAMS if _find(name) is None]
+    missing = [name for name in PROGRAMS if find_program(name) is None]
     if not missing:
         return
     message = f"not installed: {', '.join(missing)} (the outage tests run servers of their own)"
@@ -151,15 +151,15 @@ def require_programs() -> None:
     pytest.skip(message)
 
 
-def _find(name: str) -> str | None:
+def find_program(name: str) -> str | None:
     """A server's program, on PATH or in Debian's versioned PostgreSQL folder."""
     return shutil.which(name) or next(
         (str(p) for p in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None
     )
 
 
-def _binary(name: str) -> str:
-    found = _find(name)
+def program_path(name: str) -> str:
+    found = find_program(name)
     if found is None:
         raise FileNotFoundError(f"{name} is not installed (needed by the outage tests)")
     return found

@@ -27,13 +27,19 @@ class Proc:
     """A process group with its output in a log file (appended to, or `truncate`d first)."""
 
     def __init__(
-        self, argv: list[str], env: dict[str, str], log: Path, truncate: bool = False
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        log: Path,
+        truncate: bool = False,
+        pass_fds: tuple[int, ...] = (),
     ) -> None:
+        """`pass_fds`: file descriptors the process inherits (a listening socket)."""
         self.log = log
         self._file = log.open("wb" if truncate else "ab")
         self.popen = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=self._file, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, pass_fds=pass_fds,
         )  # fmt: skip
 
     def signal_group(self, signum: int) -> None:
