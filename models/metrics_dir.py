@@ -29,6 +29,7 @@ def use(root: Path, role: str) -> Path:
     if "prometheus_client.values" in sys.modules and ENV not in os.environ:
         # Its values would stay in this process, and each scrape would miss them: loud now.
         raise RuntimeError("prometheus_client was imported before the metrics folder was set")
+    root = root.resolve()  # a relative FITQ_DATA_DIR must not move with a chdir
     group = os.getpgid(0)
     folder = root / folder_name(role, socket.gethostname(), group, _started(group) or "0")
     folder.mkdir(parents=True, exist_ok=True)
