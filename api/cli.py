@@ -1,6 +1,7 @@
 """The `fitq` command: migrate, serve the API, run a worker, or run both for local use.
 Importing this module never imports Keras; the worker runs as its own process."""
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -13,14 +14,16 @@ from rich.console import Console
 
 from api import gpu_workers
 from api.core import keys
-from api.supervisor import Child, supervise
+from api.supervisor import Child, say, supervise
 from client import commands
+from models import logs
 from models.db import session_scope
 from models.settings import get_settings
 
 app = typer.Typer(help="fitq: a training service for studying over- and underfitting.")
 commands.register(app)  # submit, watch, ls, show, history, plot, cancel, study, recipe
 console = Console(stderr=True)
+log = logging.getLogger("fitq")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,8 +32,13 @@ def migrate() -> None:
     """Upgrade the database to the newest schema (alembic upgrade head)."""
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    command.upgrade(Config(str(_alembic_ini())), "head")
-    console.print(f"database at head: [bold]{_redact(settings.database_url)}[/]")
+    config = Config(str(_alembic_ini()))
+    if settings.log_format == "json":
+        # alembic.ini's text handlers would replace the JSON one (migrations/env.py).
+        config.attributes["configure_logger"] = False
+        logs.configure("json", settings.log_level)
+    command.upgrade(config, "head")
+    say(f"database at head: [bold]{_redact(settings.database_url)}[/]")
 
 
 def _alembic_ini() -> Path:
@@ -51,6 +59,8 @@ def worker_argv(
     training worker's Celery node name."""
     settings = get_settings()
     argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app"]
+    # Celery prints its banner, it does not log it: JSON logs leave it out.
+    quiet = quiet or settings.log_format == "json"
     argv += ["--quiet", "worker"] if quiet else ["worker"]
     argv += ["--loglevel", settings.log_level]
     if validate:
@@ -153,17 +163,19 @@ def run(
     are off unless asked for."""
     migrate()
     quiet = get_settings().log_level.upper() != "DEBUG"
+    # The training worker's metrics listen where the API does, unless set otherwise.
+    workers = {"FITQ_WORKER_METRICS_HOST": host} | worker_env(quiet)
     api = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", host, "--port", str(port)]
     # The setting's default is "required"; this local command turns it off explicitly, and
     # only for its own API child.
     children = [
         Child("the API", api, {**os.environ, "FITQ_AUTH": auth}),
-        Child("the training worker", worker_argv(quiet=quiet), worker_env(quiet)),
-        Child("the dry-run worker", worker_argv(validate=True, quiet=quiet), worker_env(quiet)),
+        Child("the training worker", worker_argv(quiet=quiet), workers),
+        Child("the dry-run worker", worker_argv(validate=True, quiet=quiet), workers),
     ]
-    console.print(f"fitq API on http://{host}:{port} (docs at /docs); workers started")
+    say(f"fitq API on http://{host}:{port} (docs at /docs); workers started")
     if auth == "disabled":
-        console.print(
+        say(
             "auth disabled (FITQ_AUTH=disabled): no API keys, every request acts as owner "
             "'local'; FITQ_AUTH=required fitq run to require keys"
         )

@@ -20,9 +20,12 @@ from api.diagnosis import router as diagnosis
 from api.events import router as events
 from api.experiments import router as experiments
 from api.health import router as health
+from api.metrics import router as metrics
+from api.metrics.middleware import RequestMetricsMiddleware
 from api.plots import router as plots
 from api.studies import router as studies
 from api.web import router as web
+from models import logs
 from models.db import MAX_CONNECTIONS
 from models.settings import get_settings
 
@@ -35,9 +38,7 @@ def _operation_id(route: APIRoute) -> str:
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_format, settings.log_level)
     logger = logging.getLogger(__name__)
     logger.info("fitq API in %s mode", settings.mode)
     if settings.auth == "disabled":
@@ -87,6 +88,10 @@ def _document_errors_as_json(app: FastAPI) -> None:
 
 
 def create_app() -> FastAPI:
+    settings = get_settings()
+    if settings.log_format == "json":
+        # Now, not in the lifespan: uvicorn logs its first lines before the lifespan starts.
+        logs.configure(settings.log_format, settings.log_level)
     # /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN: they work offline.
     app = FastAPIOffline(
         title="fitq",
@@ -104,8 +109,11 @@ def create_app() -> FastAPI:
     errors.install(app)
     outage.install(app)
     app.add_middleware(BodyLimitMiddleware)
-    # Added last, so outermost: a waiting request has not been read or handled at all.
+    # Added after the body limit, so around it: a waiting request has not been read or
+    # handled at all. GET /metrics waits too: it reads SQL on a pooled connection.
     app.add_middleware(AdmissionMiddleware, limit=MAX_CONNECTIONS)
+    # Outermost: a request's time includes its wait for admission.
+    app.add_middleware(RequestMetricsMiddleware)
     # Every route but /healthz needs a key, even one that reads nothing owned (GET /recipes):
     # auth by construction, so a new router cannot forget it. Routes that read or write
     # owned rows also take OwnerDep (or an owner-aware ExperimentDep, ...); FastAPI resolves
@@ -119,6 +127,7 @@ def create_app() -> FastAPI:
     for domain in (experiments, events, plots, studies, diagnosis, datasets):
         app.include_router(domain.router, dependencies=owned, responses=unauthorized)
     app.include_router(health.router, dependencies=[Depends(check_request)])
+    app.include_router(metrics.router)  # FITQ_METRICS_ACCESS says who may read it
     # The page and its files are public, as any page is; everything they read asks for the key.
     app.include_router(web.router)
     app.mount("/ui", web.static_files(), name="ui")

@@ -1,13 +1,27 @@
 """Child processes kept running until Ctrl-C or SIGTERM: `fitq run` (the API and its workers)
 and `fitq worker --gpus` (a training worker per GPU) supervise theirs the same way."""
 
+import logging
 import signal
 import subprocess
 import time
 
 from rich.console import Console
+from rich.text import Text
+
+from models.settings import get_settings
 
 console = Console(stderr=True)
+log = logging.getLogger("fitq")
+
+
+def say(markup: str, level: int = logging.INFO) -> None:
+    """A line for whoever runs the command: rich text on stderr, or with FITQ_LOG_FORMAT=json
+    a log record (JSON like every other line of `fitq run`)."""
+    if get_settings().log_format == "json":
+        log.log(level, Text.from_markup(markup).plain)
+    else:
+        console.print(markup)
 
 
 class Child:
@@ -37,9 +51,10 @@ class Child:
         lived = now - self.started
         self.delay = 1.0 if lived > 60 else min(self.delay * 2, 30.0)
         self.restart_at = now + self.delay
-        console.print(
+        say(
             f"[bold red]{self.name} stopped[/] ({_exit_reason(code)}) after {lived:.0f} s; "
-            f"starting it again in {self.delay:.0f} s"
+            f"starting it again in {self.delay:.0f} s",
+            logging.WARNING,
         )
 
 
@@ -53,7 +68,7 @@ def supervise(children: list[Child], stopping: str) -> None:
         for child in children:
             child.restart_if_dead()
         time.sleep(0.2)
-    console.print(stopping)
+    say(stopping)
     # Ctrl-C already reached every process of the terminal's group; give them a moment to act
     # on it before a SIGTERM, which also covers a `kill` aimed at this process alone.
     stop_all(

@@ -132,6 +132,21 @@ class Settings(BaseSettings):
     # Keep a finished experiment's checkpoints (its final model is always kept).
     keep_checkpoints: bool = False
     log_level: str = "INFO"
+    # "json": every log line of the API, the workers and `fitq run` is one JSON object (time,
+    # level, logger, message, exception) for a log collector; "text": lines for people.
+    log_format: Literal["text", "json"] = "text"
+    # Prometheus metrics (docs/operations.md#metrics). Each process group (the API's uvicorn
+    # processes, a worker's pool processes) writes its numbers to a folder of its own under
+    # this one, which the process serving them adds up; a local disk, not a shared one.
+    # Empty: data_dir/metrics.
+    metrics_dir: Path | None = None
+    # Who may read the API's GET /metrics: "public" (no key, as /healthz), "key" (an API key,
+    # as every other route) or "off" (404). It shows counts, never ids or owners.
+    metrics_access: Literal["public", "key", "off"] = "public"
+    # Port a training worker serves its metrics on (the Celery main process, adding up its
+    # pool processes); 0: none.
+    worker_metrics_port: int = Field(default=9808, ge=0, le=65535)
+    worker_metrics_host: str = "0.0.0.0"
     # "required": every request but /healthz and the docs needs `Authorization: Bearer <key>`
     # (keys from `fitq create-key OWNER`) and sees only its owner's rows. "disabled": no keys,
     # every request acts as owner "local"; only for one-user local runs (`fitq run` sets it).
@@ -145,7 +160,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "keras_datasets_dir", "artifacts_dir", "compilation_cache_dir", "artifact_store",
-        mode="before",
+        "metrics_dir", mode="before",
     )  # fmt: skip
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -195,6 +210,10 @@ class Settings(BaseSettings):
     @property
     def compilation_cache_path(self) -> Path:
         return self.compilation_cache_dir or self.data_dir / "compilation-cache"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.metrics_dir or self.data_dir / "metrics"
 
     @property
     def broker_dir(self) -> Path:

@@ -32,6 +32,9 @@ os.environ.update(
     # No network here: keras datasets come from stand-in files written by the tests.
     FITQ_KERAS_DATASETS_DIR=str(DATA_DIR / "keras-datasets"),
     FITQ_DATASET_DOWNLOADS="false",
+    # The stacks' workers serve no metrics unless a test gives one a free port: concurrent
+    # runs on one machine would contend for the default 9808.
+    FITQ_WORKER_METRICS_PORT="0",
     TF_CPP_MIN_LOG_LEVEL="2",
 )
 

@@ -18,8 +18,9 @@ from celery.signals import (
     worker_shutting_down,
 )
 
+import worker.metrics_server  # noqa: F401 (its signal handlers: serving, pool restarts)
 from models.settings import get_settings
-from worker import backend, node, shutdown
+from worker import backend, metrics, node, shutdown
 from worker.celery_app import TRAIN_TASK, VALIDATE_TASK, celery_app
 
 # TensorFlow's C++ start-up chatter (oneDNN, CPU features) is noise in a worker's log.
@@ -138,7 +139,12 @@ def train(experiment_id: int) -> None:
     _warmed()
     from worker.training.run import Outcome, run_experiment
 
-    if shutdown.requested() or run_experiment(experiment_id) == Outcome.HANDED_BACK:
+    if shutdown.requested():
+        raise Reject("worker shutting down", requeue=True)  # as below, before any start
+    with metrics.job_running():
+        outcome = run_experiment(experiment_id)
+    metrics.job_ended(outcome.value)
+    if outcome == Outcome.HANDED_BACK:
         # The worker is going down: give the message back to the broker (acks_late makes
         # this a requeue, not a loss) so the next worker runs the job.
         raise Reject("worker shutting down", requeue=True)

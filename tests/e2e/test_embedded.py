@@ -15,18 +15,21 @@ from PIL import Image
 from tests.e2e.conftest import embedded_env
 from tests.e2e.stack import BIN, Api, Proc, free_port
 from tests.helpers import circles_spec, poll, slow_circles_spec
+from tests.prometheus import samples, value
 
 
 class Embedded:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.port = free_port()
+        self.metrics_port = free_port()  # the training worker's
         self.proc: Proc | None = None
         self.api = Api(f"http://127.0.0.1:{self.port}")
 
     def start(self) -> Api:
         argv = [str(BIN / "fitq"), "run", "--port", str(self.port)]
-        self.proc = Proc(argv, embedded_env(self.data_dir), self.data_dir / "run.log")
+        env = embedded_env(self.data_dir) | {"FITQ_WORKER_METRICS_PORT": str(self.metrics_port)}
+        self.proc = Proc(argv, env, self.data_dir / "run.log")
         self.api.wait_healthy()
         return self.api
 
@@ -67,6 +70,11 @@ def test_submit_poll_history_plot_without_servers(embedded: Embedded) -> None:
     dry_run = api.http.post("/experiments/validate", json=circles_spec(epochs=15))
     assert dry_run.status_code == 200, dry_run.text
     assert dry_run.json()["total_params"] == 2001
+    # Both metrics on one machine, no port shared: the API's on its port, the worker's on its.
+    api_metrics = samples(api.http.get("/metrics").text)
+    assert value(api_metrics, "fitq_experiments", status="succeeded") == 1
+    worker = httpx.get(f"http://127.0.0.1:{embedded.metrics_port}/metrics", timeout=30)
+    assert value(samples(worker.text), "fitq_epochs_written_total") == 15
 
 
 def test_ctrl_c_stops_both_and_the_job_runs_after_a_restart(embedded: Embedded) -> None:

@@ -8,6 +8,7 @@ SQLAlchemy Core statements in a session. A retried write replaces, never duplica
 import functools
 import logging
 import math
+import time
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from models.db import get_engine, session_scope, statement_scope
 from models.series_chunks import chunk_rows
 from models.tables import EpochMetric, Experiment, ExperimentStatus, MetricChunk, utcnow
+from worker import metrics
 from worker.training.db_retry import retrying
 
 log = logging.getLogger(__name__)
@@ -206,7 +208,11 @@ def write_epochs(experiment_id: int, attempt: int | None, rows: Rows) -> EpochSt
         except IntegrityError:
             return _replace(experiment_id, attempt, rows)
 
-    return retrying(action)
+    started = time.perf_counter()
+    state = retrying(action)
+    if state != EpochState.LOST:
+        metrics.epochs_written(len(rows), time.perf_counter() - started)
+    return state
 
 
 def _replace(experiment_id: int, attempt: int | None, rows: Rows) -> EpochState:

@@ -16,7 +16,7 @@ from models import artifacts
 from models.settings import Settings, get_settings
 from models.spec import ExperimentSpec
 from models.tables import ExperimentStatus
-from worker import node
+from worker import metrics, node
 from worker.training import epoch_store, lifecycle, trainers
 from worker.training.build import build_model, downloadable
 from worker.training.checkpoint import Checkpointer, restore_from_store, save_to_store
@@ -169,10 +169,12 @@ def _fit(experiment_id: int, claimed: lifecycle.Claim, settings: Settings) -> Fi
         settings=settings,
         checkpointer=checkpointer,
     )
+    fit_seconds = clock.lap()
+    metrics.fit_ended(trainer.name, fit_seconds)
     timings = {
         "load_seconds": round(load_seconds, 4),
         "build_seconds": round(build_seconds, 4),
-        "fit_seconds": round(clock.lap(), 4),
+        "fit_seconds": round(fit_seconds, 4),
         "recording_seconds": round(end.recording_seconds, 4),
         "first_epoch_at": None if end.first_epoch_at is None else end.first_epoch_at.isoformat(),
         "max_rss_bytes": max_rss_bytes(),

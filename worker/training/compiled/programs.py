@@ -12,6 +12,7 @@ import jax
 import keras
 from cachetools import LRUCache
 
+from worker import metrics
 from worker.training.compiled import program
 
 # Programs a worker keeps (a few MB of executable each).
@@ -38,12 +39,15 @@ def ready(
     key = (json.dumps(architecture, sort_keys=True), layout, _signature(args))
     found = _programs.get(key)
     if found is not None:
+        metrics.compiled("reused", 0.0)
         return Ready(found, 0.0, "reused")
     started, hits = time.perf_counter(), _disk_hits[0]
     compiled = jax.jit(program.build(model, layout)).lower(*args).compile()
     seconds = time.perf_counter() - started
     _programs[key] = compiled
-    return Ready(compiled, seconds, "disk cache" if _disk_hits[0] > hits else "compiled")
+    source: Source = "disk cache" if _disk_hits[0] > hits else "compiled"
+    metrics.compiled(source, seconds)
+    return Ready(compiled, seconds, source)
 
 
 _disk_hits = [0]  # JAX's persistent cache hits in this process (its monitoring events)
