@@ -1,0 +1,130 @@
+"""Repeats packed as one program against each repeat fitted alone by the compiled trainer, in
+a JAX process of its own (Keras picks its backend once, at import). Prints, as JSON, each
+seed's per-epoch logs, early stop and checkpoints' agreement, alone and packed, and packed
+again with one lane cancelled. Run by test_packed_parity.py, beside it."""
+
+import json
+import os
+from typing import Any
+
+os.environ["KERAS_BACKEND"] = "jax"
+
+import keras
+import numpy as np
+
+from models.spec import ExperimentSpec
+from worker.training.build import build_model
+from worker.training.compiled.packed_trainer import PackedFit
+from worker.training.compiled.trainer import CompiledFit, Job
+from worker.training.data import load_uncached
+from worker.training.epoch_store import EpochState
+from worker.training.fit_end import FitEnd
+from worker.training.targets import shape_targets
+
+SEEDS = [0, 1, 2, 3]
+CANCELLED_SEED, CANCELLED_AT = 1, 3
+# Dense + Dropout on the circles with held-out validation and early stopping, where these
+# seeds stop at different epochs (18, 6, 27 and 14 here).
+SPEC: dict[str, Any] = {
+    "dataset": {"name": "circles", "n_samples": 100, "noise": 0.1, "random_state": 1,
+                "n_train": 60},
+    "model": {"layers": [{"type": "Dense", "units": 64, "activation": "relu"},
+                         {"type": "Dropout", "rate": 0.3},
+                         {"type": "Dense", "units": 1, "activation": "sigmoid"}]},
+    "compile": {"optimizer": {"name": "adam", "learning_rate": 0.03},
+                "loss": "binary_crossentropy", "metrics": ["accuracy"]},
+    "fit": {"epochs": 200, "batch_size": 8,
+            "early_stopping": {"monitor": "val_loss", "patience": 5,
+                               "restore_best_weights": True}},
+}  # fmt: skip
+
+
+class Recorder:
+    """A job's writes and checkpoints kept in memory: the rows, and the weights saved at
+    each epoch (a checkpoint is due after every chunk)."""
+
+    def __init__(self, cancel_at: int | None = None) -> None:
+        self.rows: list[tuple[int, dict]] = []
+        self.saved: dict[int, list[np.ndarray]] = {}
+        self.cancel_at = cancel_at
+
+    def job(self, name: str) -> Job:
+        # A target of 0 s runs one epoch a call: a write and a checkpoint every epoch.
+        return Job(name, self.write, lambda: EpochState.OK, 0.0, 60.0, checkpointer=self)  # type: ignore[arg-type]
+
+    def write(self, rows: list[tuple[int, dict]]) -> EpochState:
+        self.rows.extend(rows)
+        cancelled = self.cancel_at is not None and rows[-1][0] >= self.cancel_at
+        return EpochState.CANCELLED if cancelled else EpochState.OK
+
+    def due(self) -> bool:
+        return True
+
+    def save(self, model: keras.Model, epoch: int) -> None:
+        self.saved[epoch] = [np.array(w) for w in model.get_weights()]
+
+
+def repeat(seed: int, data: Any) -> tuple[ExperimentSpec, keras.Model]:
+    """The repeat's spec and model as the worker builds them: seeded, then built."""
+    spec = ExperimentSpec.model_validate(SPEC | {"fit": SPEC["fit"] | {"seed": seed}})
+    keras.utils.set_random_seed(seed)
+    return spec, build_model(spec, data.input_shape)
+
+
+def pairs(model: keras.Model, spec: ExperimentSpec, data: Any) -> tuple[Any, Any]:
+    output, loss = tuple(model.output_shape), spec.compile.loss
+    x_val, y_val = data.validation
+    return (
+        (data.x_train, shape_targets(data.y_train, output, loss)),
+        (x_val, shape_targets(y_val, output, loss)),
+    )
+
+
+def summary(recorder: Recorder, end: FitEnd, model: keras.Model) -> dict[str, Any]:
+    return {
+        "epochs": [epoch for epoch, _ in recorder.rows],
+        "logs": {k: [row[1][k] for row in recorder.rows] for k in recorder.rows[0][1]},
+        "early_stop": end.early_stop,
+        "stop_reason": end.stop_reason,
+        "weights": [w.tolist() for w in model.get_weights()],
+        "saved": {e: [w.tolist() for w in ws] for e, ws in recorder.saved.items()},
+    }
+
+
+def alone(seed: int, data: Any) -> dict[str, Any]:
+    spec, model = repeat(seed, data)
+    fit = CompiledFit(model, spec, *pairs(model, spec, data))
+    fit.prepare()
+    recorder = Recorder()
+    end = fit.run(0, recorder.job(str(seed)))
+    return summary(recorder, end, model)
+
+
+def packed(data: Any, cancel: dict[int, int]) -> dict[str, Any]:
+    built = [repeat(seed, data) for seed in SEEDS]
+    models = [model for _, model in built]
+    fit = PackedFit(models, built[0][0], SEEDS, *pairs(models[0], built[0][0], data))
+    fit.prepare()
+    recorders = [Recorder(cancel.get(seed)) for seed in SEEDS]
+    order: list[int] = []
+    jobs = [recorder.job(str(seed)) for recorder, seed in zip(recorders, SEEDS, strict=True)]
+    ends = fit.run([0] * len(SEEDS), jobs, lambda index, _: order.append(SEEDS[index]))
+    lanes = zip(SEEDS, recorders, ends, models, strict=True)
+    return {
+        "lanes": {seed: summary(r, end, model) for seed, r, end, model in lanes},
+        "ended_in_order": order,
+    }
+
+
+if __name__ == "__main__":
+    dataset = ExperimentSpec.model_validate(SPEC | {"fit": SPEC["fit"]}).dataset
+    loaded = load_uncached(dataset)
+    print(
+        json.dumps(
+            {
+                "alone": {seed: alone(seed, loaded) for seed in SEEDS},
+                "packed": packed(loaded, {}),
+                "cancelled": packed(loaded, {CANCELLED_SEED: CANCELLED_AT}),
+            }
+        )
+    )

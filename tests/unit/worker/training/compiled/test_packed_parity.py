@@ -1,0 +1,70 @@
+"""A study's repeats packed as one program give each repeat what it gets alone: every
+per-epoch loss and metric within 1e-5 relative, its own early stop (the lanes stop at
+different epochs), its own checkpoints and final weights; a cancelled lane stops at its
+epoch while the others go on unchanged (the cases: packed_parity_child.py, beside this file)."""
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.unit.worker.training.compiled.packed_parity_child import (
+    CANCELLED_AT,
+    CANCELLED_SEED,
+    SEEDS,
+)
+
+RTOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, Any]:
+    """Every fit in one JAX process: the imports and Keras's own compiles once."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.unit.worker.training.compiled.packed_parity_child"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return dict(json.loads(done.stdout.splitlines()[-1]))
+
+
+def assert_same_fit(lane: dict[str, Any], alone: dict[str, Any], epochs: int) -> None:
+    assert lane["epochs"] == alone["epochs"][:epochs] == list(range(1, epochs + 1))
+    assert set(lane["logs"]) == set(alone["logs"]), "the same logs, val_ ones included"
+    for name, expected in alone["logs"].items():
+        got = lane["logs"][name]
+        np.testing.assert_allclose(got, expected[:epochs], rtol=RTOL, atol=1e-7, err_msg=name)
+    for epoch, weights in lane["saved"].items():
+        for got, expected in zip(weights, alone["saved"][epoch], strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_each_packed_repeat_is_its_seeds_fit_alone(runs: dict[str, Any]) -> None:
+    stops = {seed: len(runs["alone"][str(seed)]["epochs"]) for seed in SEEDS}
+    assert len(set(stops.values())) == len(SEEDS), f"the lanes stop apart: {stops}"
+    for seed in SEEDS:
+        alone, lane = runs["alone"][str(seed)], runs["packed"]["lanes"][str(seed)]
+        assert_same_fit(lane, alone, stops[seed])
+        assert lane["early_stop"] == alone["early_stop"] is not None
+        assert lane["stop_reason"] is None
+        for got, expected in zip(lane["weights"], alone["weights"], strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    # Each lane ended when it stopped, not when the last one did.
+    assert runs["packed"]["ended_in_order"] == sorted(SEEDS, key=stops.__getitem__)
+
+
+def test_a_cancelled_lane_stops_at_its_epoch_and_the_others_go_on(runs: dict[str, Any]) -> None:
+    lanes = runs["cancelled"]["lanes"]
+    cancelled = lanes[str(CANCELLED_SEED)]
+    assert cancelled["stop_reason"] == "cancelled" and cancelled["early_stop"] is None
+    assert_same_fit(cancelled, runs["alone"][str(CANCELLED_SEED)], CANCELLED_AT)
+    for seed in SEEDS:
+        if seed != CANCELLED_SEED:
+            alone, lane = runs["alone"][str(seed)], lanes[str(seed)]
+            assert_same_fit(lane, alone, len(alone["epochs"]))
+            assert lane["early_stop"] == alone["early_stop"]
