@@ -54,7 +54,7 @@ def packed_runs(api: Api, runs: list[int], timeout: float) -> list[dict[str, Any
     # The one task that took the first message trained them all, and said so.
     assert api.logs is not None
     log = (api.logs / "worker.log").read_text()
-    assert log.count(f"trains with its repeats {runs[1:]} as one pack") == 1
+    assert log.count(f"experiments {runs} train as one pack") == 1
     return done
 
 

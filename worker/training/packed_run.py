@@ -84,7 +84,7 @@ def run_packed(experiment_id: int, claimed: lifecycle.Claim, settings: Settings)
     if pack is None:
         release(repeats)
         return None
-    log.info("experiment %s trains with its repeats %s as one pack", experiment_id, ids[1:])
+    log.info("experiments %s train as one pack (experiment %s's task)", sorted(ids), experiment_id)
     outcomes = _train(pack, settings)
     handed_back = zip(ids[1:], outcomes[1:], strict=True)
     resend([i for i, outcome in handed_back if outcome == Outcome.HANDED_BACK])
@@ -142,7 +142,9 @@ def _train(pack: Pack, settings: Settings) -> list[Outcome]:
     ready = pack.fit.ready
     assert ready is not None
     ids = [member.experiment_id for member in pack.members]
-    record = TrainerRecord("compiled", round(ready.compile_seconds, 4), ready.source, packed=ids)
+    record = TrainerRecord(
+        "compiled", round(ready.compile_seconds, 4), ready.source, packed=sorted(ids)
+    )
     for member in pack.members:
         lifecycle.record_trainer(member.experiment_id, member.claim.attempt, record.as_json())
     jobs = [
