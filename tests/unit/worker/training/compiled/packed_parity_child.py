@@ -1,7 +1,8 @@
 """Repeats packed as one program against each repeat fitted alone by the compiled trainer, in
 a JAX process of its own (Keras picks its backend once, at import). Prints, as JSON, each
-seed's per-epoch logs, early stop and checkpoints' agreement, alone and packed, and packed
-again with one lane cancelled. Run by test_packed_parity.py, beside it."""
+seed's per-epoch logs, early stop and checkpoints, alone and packed, and packed again with
+one lane cancelled and with one lane resumed at its own epoch. Run by test_packed_parity.py,
+beside it."""
 
 import json
 import os
@@ -23,6 +24,7 @@ from worker.training.targets import shape_targets
 
 SEEDS = [0, 1, 2, 3]
 CANCELLED_SEED, CANCELLED_AT = 1, 3
+RESUMED_SEED, RESUMED_AT = 2, 10  # a lane resumed from its checkpoint, the others from 0
 # Dense + Dropout on the circles with held-out validation and early stopping, where these
 # seeds stop at different epochs (18, 6, 27 and 14 here).
 SPEC: dict[str, Any] = {
@@ -46,6 +48,8 @@ class Recorder:
     def __init__(self, cancel_at: int | None = None) -> None:
         self.rows: list[tuple[int, dict]] = []
         self.saved: dict[int, list[np.ndarray]] = {}
+        # Everything a resume restores: weights, random states, the optimizer's variables.
+        self.states: dict[int, list[np.ndarray]] = {}
         self.cancel_at = cancel_at
 
     def job(self, name: str) -> Job:
@@ -62,6 +66,11 @@ class Recorder:
 
     def save(self, model: keras.Model, epoch: int) -> None:
         self.saved[epoch] = [np.array(w) for w in model.get_weights()]
+        self.states[epoch] = [np.array(v.value) for v in every_variable(model)]
+
+
+def every_variable(model: keras.Model) -> list[Any]:
+    return [*model.variables, *model.optimizer.variables]
 
 
 def repeat(seed: int, data: Any) -> tuple[ExperimentSpec, keras.Model]:
@@ -91,24 +100,36 @@ def summary(recorder: Recorder, end: FitEnd, model: keras.Model) -> dict[str, An
     }
 
 
-def alone(seed: int, data: Any) -> dict[str, Any]:
+def alone(seed: int, data: Any, resumes: dict[int, list[np.ndarray]]) -> dict[str, Any]:
+    """The seed's fit alone; its state at RESUMED_AT goes into `resumes`."""
     spec, model = repeat(seed, data)
     fit = CompiledFit(model, spec, *pairs(model, spec, data))
     fit.prepare()
     recorder = Recorder()
     end = fit.run(0, recorder.job(str(seed)))
+    if RESUMED_AT in recorder.states:
+        resumes[seed] = recorder.states[RESUMED_AT]
     return summary(recorder, end, model)
 
 
-def packed(data: Any, cancel: dict[int, int]) -> dict[str, Any]:
+def packed(
+    data: Any, cancel: dict[int, int], resumes: dict[int, list[np.ndarray]] | None = None
+) -> dict[str, Any]:
+    """The seeds as one pack; `cancel`: seed -> the epoch its write hears a cancel at;
+    `resumes`: seed -> the state its lane resumes from, at RESUMED_AT."""
     built = [repeat(seed, data) for seed in SEEDS]
     models = [model for _, model in built]
     fit = PackedFit(models, built[0][0], SEEDS, *pairs(models[0], built[0][0], data))
+    starts = [0] * len(SEEDS)
+    for seed, values in (resumes or {}).items():
+        for variable, value in zip(every_variable(models[seed]), values, strict=True):
+            variable.assign(value)
+        starts[SEEDS.index(seed)] = RESUMED_AT
     fit.prepare()
     recorders = [Recorder(cancel.get(seed)) for seed in SEEDS]
     order: list[int] = []
     jobs = [recorder.job(str(seed)) for recorder, seed in zip(recorders, SEEDS, strict=True)]
-    ends = fit.run([0] * len(SEEDS), jobs, lambda index, _: order.append(SEEDS[index]))
+    ends = fit.run(starts, jobs, lambda index, _: order.append(SEEDS[index]))
     lanes = zip(SEEDS, recorders, ends, models, strict=True)
     return {
         "lanes": {seed: summary(r, end, model) for seed, r, end, model in lanes},
@@ -119,12 +140,14 @@ def packed(data: Any, cancel: dict[int, int]) -> dict[str, Any]:
 if __name__ == "__main__":
     dataset = ExperimentSpec.model_validate(SPEC | {"fit": SPEC["fit"]}).dataset
     loaded = load_uncached(dataset)
+    states: dict[int, list[np.ndarray]] = {}
     print(
         json.dumps(
             {
-                "alone": {seed: alone(seed, loaded) for seed in SEEDS},
+                "alone": {seed: alone(seed, loaded, states) for seed in SEEDS},
                 "packed": packed(loaded, {}),
                 "cancelled": packed(loaded, {CANCELLED_SEED: CANCELLED_AT}),
+                "resumed": packed(loaded, {}, {RESUMED_SEED: states[RESUMED_SEED]}),
             }
         )
     )

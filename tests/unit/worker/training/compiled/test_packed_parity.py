@@ -1,7 +1,8 @@
 """A study's repeats packed as one program give each repeat what it gets alone: every
 per-epoch loss and metric within 1e-5 relative, its own early stop (the lanes stop at
 different epochs), its own checkpoints and final weights; a cancelled lane stops at its
-epoch while the others go on unchanged (the cases: packed_parity_child.py, beside this file)."""
+epoch while the others go on unchanged; a lane resumed at its own epoch goes on as its fit
+did (the cases: packed_parity_child.py, beside this file)."""
 
 import json
 import subprocess
@@ -14,6 +15,8 @@ import pytest
 from tests.unit.worker.training.compiled.packed_parity_child import (
     CANCELLED_AT,
     CANCELLED_SEED,
+    RESUMED_AT,
+    RESUMED_SEED,
     SEEDS,
 )
 
@@ -33,13 +36,19 @@ def runs() -> dict[str, Any]:
     return dict(json.loads(done.stdout.splitlines()[-1]))
 
 
-def assert_same_fit(lane: dict[str, Any], alone: dict[str, Any], epochs: int) -> None:
-    assert lane["epochs"] == alone["epochs"][:epochs] == list(range(1, epochs + 1))
+def assert_same_fit(
+    lane: dict[str, Any], alone: dict[str, Any], epochs: int, first: int = 1
+) -> None:
+    """The lane's epochs `first`..`epochs` are the fit alone's."""
+    assert lane["epochs"][: epochs - first + 1] == list(range(first, epochs + 1))
     assert set(lane["logs"]) == set(alone["logs"]), "the same logs, val_ ones included"
     for name, expected in alone["logs"].items():
-        got = lane["logs"][name]
-        np.testing.assert_allclose(got, expected[:epochs], rtol=RTOL, atol=1e-7, err_msg=name)
+        got = lane["logs"][name][: epochs - first + 1]
+        want = expected[first - 1 : epochs]
+        np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-7, err_msg=name)
     for epoch, weights in lane["saved"].items():
+        if int(epoch) > epochs:
+            continue
         for got, expected in zip(weights, alone["saved"][epoch], strict=True):
             np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 
@@ -68,3 +77,19 @@ def test_a_cancelled_lane_stops_at_its_epoch_and_the_others_go_on(runs: dict[str
             alone, lane = runs["alone"][str(seed)], lanes[str(seed)]
             assert_same_fit(lane, alone, len(alone["epochs"]))
             assert lane["early_stop"] == alone["early_stop"]
+
+
+def test_a_lane_resumed_at_its_own_epoch_continues_its_fit(runs: dict[str, Any]) -> None:
+    """One lane starts from its seed's state at epoch 10 while the others start from 0: it
+    goes on as its fit alone did (until alone's early stop, whose patience a resume does not
+    keep), and the others are untouched."""
+    lanes = runs["resumed"]["lanes"]
+    alone = runs["alone"][str(RESUMED_SEED)]
+    resumed = lanes[str(RESUMED_SEED)]
+    assert resumed["epochs"][0] == RESUMED_AT + 1
+    assert_same_fit(resumed, alone, len(alone["epochs"]), first=RESUMED_AT + 1)
+    for seed in SEEDS:
+        if seed != RESUMED_SEED:
+            assert_same_fit(
+                lanes[str(seed)], runs["alone"][str(seed)], len(runs["alone"][str(seed)]["epochs"])
+            )
