@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from models.spec import ExperimentSpec
+from worker import shutdown
 from worker.training.build import build_model
 from worker.training.compiled.packed_trainer import PackedFit
 from worker.training.compiled.trainer import CompiledFit, Job
@@ -25,6 +26,7 @@ from worker.training.targets import shape_targets
 SEEDS = [0, 1, 2, 3]
 CANCELLED_SEED, CANCELLED_AT = 1, 3
 RESUMED_SEED, RESUMED_AT = 2, 10  # a lane resumed from its checkpoint, the others from 0
+SHUTDOWN_AT = 4  # a warm shutdown asked for while the first lane writes this epoch
 # Dense + Dropout on the circles with held-out validation and early stopping, where these
 # seeds stop at different epochs (18, 6, 27 and 14 here).
 SPEC: dict[str, Any] = {
@@ -45,12 +47,12 @@ class Recorder:
     """A job's writes and checkpoints kept in memory: the rows, and the weights saved at
     each epoch (a checkpoint is due after every chunk)."""
 
-    def __init__(self, cancel_at: int | None = None) -> None:
+    def __init__(self, cancel_at: int | None = None, shutdown_at: int | None = None) -> None:
         self.rows: list[tuple[int, dict]] = []
         self.saved: dict[int, list[np.ndarray]] = {}
         # Everything a resume restores: weights, random states, the optimizer's variables.
         self.states: dict[int, list[np.ndarray]] = {}
-        self.cancel_at = cancel_at
+        self.cancel_at, self.shutdown_at = cancel_at, shutdown_at
 
     def job(self, name: str) -> Job:
         # A target of 0 s runs one epoch a call: a write and a checkpoint every epoch.
@@ -58,6 +60,8 @@ class Recorder:
 
     def write(self, rows: list[tuple[int, dict]]) -> EpochState:
         self.rows.extend(rows)
+        if self.shutdown_at is not None and rows[-1][0] >= self.shutdown_at:
+            shutdown._mark()  # as the worker's signal handler does
         cancelled = self.cancel_at is not None and rows[-1][0] >= self.cancel_at
         return EpochState.CANCELLED if cancelled else EpochState.OK
 
@@ -113,10 +117,14 @@ def alone(seed: int, data: Any, resumes: dict[int, list[np.ndarray]]) -> dict[st
 
 
 def packed(
-    data: Any, cancel: dict[int, int], resumes: dict[int, list[np.ndarray]] | None = None
+    data: Any,
+    cancel: dict[int, int],
+    resumes: dict[int, list[np.ndarray]] | None = None,
+    shutdown_at: int | None = None,
 ) -> dict[str, Any]:
     """The seeds as one pack; `cancel`: seed -> the epoch its write hears a cancel at;
-    `resumes`: seed -> the state its lane resumes from, at RESUMED_AT."""
+    `resumes`: seed -> the state its lane resumes from, at RESUMED_AT; `shutdown_at`: the
+    epoch whose write by the first lane asks for a warm shutdown."""
     built = [repeat(seed, data) for seed in SEEDS]
     models = [model for _, model in built]
     fit = PackedFit(models, built[0][0], SEEDS, *pairs(models[0], built[0][0], data))
@@ -127,6 +135,7 @@ def packed(
         starts[SEEDS.index(seed)] = RESUMED_AT
     fit.prepare()
     recorders = [Recorder(cancel.get(seed)) for seed in SEEDS]
+    recorders[0].shutdown_at = shutdown_at
     order: list[int] = []
     jobs = [recorder.job(str(seed)) for recorder, seed in zip(recorders, SEEDS, strict=True)]
     ends = fit.run(starts, jobs, lambda index, _: order.append(SEEDS[index]))
@@ -148,6 +157,7 @@ if __name__ == "__main__":
                 "packed": packed(loaded, {}),
                 "cancelled": packed(loaded, {CANCELLED_SEED: CANCELLED_AT}),
                 "resumed": packed(loaded, {}, {RESUMED_SEED: states[RESUMED_SEED]}),
+                "shutdown": packed(loaded, {}, shutdown_at=SHUTDOWN_AT),  # last: the flag stays set
             }
         )
     )

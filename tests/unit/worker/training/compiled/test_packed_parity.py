@@ -2,7 +2,8 @@
 per-epoch loss and metric within 1e-5 relative, its own early stop (the lanes stop at
 different epochs), its own checkpoints and final weights; a cancelled lane stops at its
 epoch while the others go on unchanged; a lane resumed at its own epoch goes on as its fit
-did (the cases: packed_parity_child.py, beside this file)."""
+did; a warm shutdown hands every lane back with its checkpoint (the cases:
+packed_parity_child.py, beside this file)."""
 
 import json
 import subprocess
@@ -18,6 +19,7 @@ from tests.unit.worker.training.compiled.packed_parity_child import (
     RESUMED_AT,
     RESUMED_SEED,
     SEEDS,
+    SHUTDOWN_AT,
 )
 
 RTOL = 1e-5
@@ -93,3 +95,12 @@ def test_a_lane_resumed_at_its_own_epoch_continues_its_fit(runs: dict[str, Any])
             assert_same_fit(
                 lanes[str(seed)], runs["alone"][str(seed)], len(runs["alone"][str(seed)]["epochs"])
             )
+
+
+def test_a_warm_shutdown_hands_every_lane_back_with_its_checkpoint(runs: dict[str, Any]) -> None:
+    for seed in SEEDS:
+        lane, alone = runs["shutdown"]["lanes"][str(seed)], runs["alone"][str(seed)]
+        assert lane["stop_reason"] == "shutdown" and lane["early_stop"] is None
+        assert lane["epochs"] == list(range(1, SHUTDOWN_AT + 1))
+        assert_same_fit(lane, alone, SHUTDOWN_AT)
+        assert str(SHUTDOWN_AT) in lane["saved"]  # the epoch it hands back at
