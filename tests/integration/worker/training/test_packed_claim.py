@@ -33,7 +33,7 @@ def study_runs(client: TestClient, repeats: int) -> dict[str, list[int]]:
             .order_by(Experiment.id)
         )
         for experiment_id, variant in found:
-            runs.setdefault(variant, []).append(experiment_id)
+            runs.setdefault(str(variant), []).append(experiment_id)
     return runs
 
 
