@@ -1,8 +1,8 @@
 """Repeats packed as one program against each repeat fitted alone by the compiled trainer, in
 a JAX process of its own (Keras picks its backend once, at import). Prints, as JSON, each
 seed's per-epoch logs, early stop and checkpoints, alone and packed, and packed again with
-one lane cancelled and with one lane resumed at its own epoch. Run by test_packed_parity.py,
-beside it."""
+one lane cancelled, with one lane resumed at its own epoch, and with a warm shutdown (the
+cases: packed_cases.py). Run by test_packed_parity.py, beside it."""
 
 import json
 import os
@@ -14,6 +14,15 @@ import keras
 import numpy as np
 
 from models.spec import ExperimentSpec
+from tests.unit.worker.training.compiled.packed_cases import (
+    CANCELLED_AT,
+    CANCELLED_SEED,
+    RESUMED_AT,
+    RESUMED_SEED,
+    SEEDS,
+    SHUTDOWN_AT,
+    SPEC,
+)
 from worker import shutdown
 from worker.training.build import build_model
 from worker.training.compiled.packed_trainer import PackedFit
@@ -22,25 +31,6 @@ from worker.training.data import load_uncached
 from worker.training.epoch_store import EpochState
 from worker.training.fit_end import FitEnd
 from worker.training.targets import shape_targets
-
-SEEDS = [0, 1, 2, 3]
-CANCELLED_SEED, CANCELLED_AT = 1, 3
-RESUMED_SEED, RESUMED_AT = 2, 10  # a lane resumed from its checkpoint, the others from 0
-SHUTDOWN_AT = 4  # a warm shutdown asked for while the first lane writes this epoch
-# Dense + Dropout on the circles with held-out validation and early stopping, where these
-# seeds stop at different epochs (18, 6, 27 and 14 here).
-SPEC: dict[str, Any] = {
-    "dataset": {"name": "circles", "n_samples": 100, "noise": 0.1, "random_state": 1,
-                "n_train": 60},
-    "model": {"layers": [{"type": "Dense", "units": 64, "activation": "relu"},
-                         {"type": "Dropout", "rate": 0.3},
-                         {"type": "Dense", "units": 1, "activation": "sigmoid"}]},
-    "compile": {"optimizer": {"name": "adam", "learning_rate": 0.03},
-                "loss": "binary_crossentropy", "metrics": ["accuracy"]},
-    "fit": {"epochs": 200, "batch_size": 8,
-            "early_stopping": {"monitor": "val_loss", "patience": 5,
-                               "restore_best_weights": True}},
-}  # fmt: skip
 
 
 class Recorder:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.unit.worker.training.compiled.packed_parity_child import (
+from tests.unit.worker.training.compiled.packed_cases import (
     CANCELLED_AT,
     CANCELLED_SEED,
     RESUMED_AT,
