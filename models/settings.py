@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     trainer: Literal["auto", "fit"] = "auto"
     # The compiled trainer keeps a job's arrays on the device: larger data goes to model.fit.
     compiled_max_data_bytes: int = Field(default=1024**3, ge=0)
+    # Most repeats of one study variant (specs alike but for fit.seed) a worker trains as one
+    # vectorised program on JAX, each still its own job (docs/compiled-trainer.md, "Packed
+    # repeats"). 1: every repeat alone.
+    pack_repeats: int = Field(default=8, ge=1, le=64)
     # JAX's persistent compilation cache, so a restarted worker does not compile again.
     # Empty: data_dir/compilation-cache.
     compilation_cache_dir: Path | None = None

@@ -84,6 +84,11 @@ class ExperimentTrainer(BaseModel):
     fallback: str | None = Field(
         default=None, description="Why the compiled trainer did not run it (fit on JAX)"
     )
+    packed: list[int] | None = Field(
+        default=None,
+        description="The study's repeats (experiment ids, this one included) trained as one "
+        "vectorised program with it; null when it trained alone",
+    )
 
 
 class ExperimentRead(BaseModel):

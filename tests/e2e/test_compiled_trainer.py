@@ -133,3 +133,38 @@ def test_fit_when_asked_or_the_data_is_large_and_a_new_process_loads_the_program
     assert first["trainer"]["program"] == "compiled"
     assert again["trainer"]["program"] == "disk cache"
     assert any((tmp_path / "cached" / "compilation-cache").iterdir())
+
+
+def test_a_killed_workers_pack_resumes_each_repeat_into_the_same_fit(
+    jax_faults: FaultStack,
+) -> None:
+    """A study's repeats trained as one pack, the worker killed mid-fit: each repeat resumes
+    from its own checkpoint (packed again, or alone if the reconciler requeued it apart) with
+    every epoch once and the numbers of the same pack run without interruption."""
+    api, epochs = jax_faults.api, 300
+    body = {"base": slow_circles_spec(epochs), "repeats": 3}
+
+    def study_runs() -> list[int]:
+        response = api.http.post("/studies", json=body)
+        assert response.status_code == 201, response.text
+        return sorted(run["experiment_id"] for run in response.json()["summary"][0]["per_run"])
+
+    first = jax_faults.start_worker()
+    reference = study_runs()
+    for run in reference:
+        done = api.wait_status(run, FINAL, timeout=300)
+        assert done["status"] == "succeeded" and done["trainer"]["packed"] == reference
+    runs = study_runs()
+    assert api.wait_epoch(runs[0], 100, timeout=180)["status"] == "running"
+    first.signal_group(signal.SIGKILL)
+    jax_faults.start_worker()
+    for run, alone in zip(runs, reference, strict=True):
+        done = api.wait_status(run, FINAL, timeout=300)
+        assert done["status"] == "succeeded", done["error"]
+        assert done["attempts"] == 2 and done["trainer"]["name"] == "compiled"
+        history, expected = api.history(run), api.history(alone)
+        assert [row["epoch"] for row in history] == list(range(1, epochs + 1))
+        for row, same in zip(history, expected, strict=True):
+            assert row.keys() == same.keys()
+            for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+                assert row[name] == pytest.approx(same[name], rel=1e-5, abs=1e-7), name

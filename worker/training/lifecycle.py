@@ -4,7 +4,7 @@ fenced by the attempt number the claim returned: a worker presumed dead (stale h
 whose job was reclaimed finds its writes match no row. The epochs themselves go through
 epoch_store.py."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -49,28 +49,40 @@ def claim(experiment_id: int, worker: str) -> Claim | None:
                     and_(Experiment.status == RUNNING, Experiment.heartbeat_at < stale),
                 ),
             )
-            .values(
-                status=RUNNING,
-                started_at=func.coalesce(Experiment.started_at, now),
-                heartbeat_at=now,
-                worker=worker,
-                attempts=Experiment.attempts + 1,
-            )
+            .values(**claimed_values(worker, now))
             .returning(Experiment.spec, Experiment.attempts, Experiment.current_epoch)
         ).one_or_none()
     if row is None:
         return None
     spec, attempt, recorded_epoch = row
-    if attempt > settings.max_attempts:
-        finish(
-            experiment_id,
-            ExperimentStatus.FAILED,
-            f"gave up after {attempt - 1} attempts: each time its worker stopped without "
-            "finishing it (killed, out of memory, or lost)",
-            attempt=attempt,
-        )
+    if gave_up(experiment_id, attempt):
         return None
     return Claim(spec, attempt, recorded_epoch)
+
+
+def claimed_values(worker: str, now: datetime) -> dict[str, Any]:
+    """What a claim sets: running, by `worker`, one more attempt (also packed_claim.py's)."""
+    return {
+        "status": RUNNING,
+        "started_at": func.coalesce(Experiment.started_at, now),
+        "heartbeat_at": now,
+        "worker": worker,
+        "attempts": Experiment.attempts + 1,
+    }
+
+
+def gave_up(experiment_id: int, attempt: int) -> bool:
+    """Past max_attempts a claimed job fails instead of running: whether this one did."""
+    if attempt <= get_settings().max_attempts:
+        return False
+    finish(
+        experiment_id,
+        ExperimentStatus.FAILED,
+        f"gave up after {attempt - 1} attempts: each time its worker stopped without "
+        "finishing it (killed, out of memory, or lost)",
+        attempt=attempt,
+    )
+    return True
 
 
 def resume_at(experiment_id: int, epoch: int) -> None:

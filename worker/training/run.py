@@ -55,6 +55,11 @@ def run_experiment(experiment_id: int) -> Outcome:
         return Outcome.NOT_OURS
     settings = get_settings()
     attempt = claimed.attempt
+    from worker.training.packed_run import run_packed  # it builds on this module
+
+    packed = run_packed(experiment_id, claimed, settings)
+    if packed is not None:
+        return packed
     try:
         fitted = _fit(experiment_id, claimed, settings)
     except Exception as exc:
@@ -69,6 +74,14 @@ def run_experiment(experiment_id: int) -> Outcome:
         )
         _tidy(experiment_id, settings)
         return Outcome.FAILED
+    return conclude(experiment_id, attempt, claimed.spec, fitted, settings)
+
+
+def conclude(
+    experiment_id: int, attempt: int, spec: dict[str, Any], fitted: "Fitted", settings: Settings
+) -> Outcome:
+    """Record how the fit ended: the final model and status, or the job handed back or left
+    to the attempt that took it over (a packed repeat's end too, see packed_run.py)."""
     end, model = fitted.end, fitted.model
     if end.stop_reason == StopReason.LOST:
         log.warning("experiment %s was taken over by another attempt; stopping", experiment_id)
@@ -85,7 +98,7 @@ def run_experiment(experiment_id: int) -> Outcome:
         status = ExperimentStatus.CANCELLED
     else:
         # The final model before the status: a succeeded experiment always has one.
-        final = downloadable(model, ExperimentSpec.model_validate(claimed.spec))
+        final = downloadable(model, ExperimentSpec.model_validate(spec))
         save_to_store(final, artifacts.final_model_key(experiment_id))
     lifecycle.finish(
         experiment_id,

@@ -29,6 +29,8 @@ class TrainerRecord:
     compile_seconds: float | None = None
     program: str | None = None  # compiled, reused or disk cache (programs.Ready.source)
     fallback: str | None = None  # why the compiled trainer did not run it
+    # The experiments trained as one program with it, itself included (packed_run.py).
+    packed: list[int] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

@@ -32,6 +32,48 @@ class Layout:
 def build(model: keras.Model, layout: Layout) -> Any:
     """The chunk function (to jit) for a compiled, built model: (state, data, start, count,
     key, stop) -> (state, stop, logs, ran)."""
+    one_epoch = epoch(model, layout)
+
+    def chunk(
+        state: tuple,
+        train: tuple,
+        validation: tuple | None,
+        metrics_zero: list,
+        start: Any,
+        count: Any,
+        key: Any,
+        stop: Any,
+    ) -> tuple:
+        names = log_names(model, validation is not None)
+        buffers = {name: jnp.zeros(layout.capacity, jnp.float32) for name in names}
+
+        def epoch_body(carry: tuple) -> tuple:
+            i, state, stop, buffers, _ = carry
+            state, logs = one_epoch(state, train, validation, metrics_zero, key, start + i)
+            buffers = {k: b.at[i].set(logs[k]) for k, b in buffers.items()}
+            diverged = ~jnp.isfinite(logs["loss"])
+            if layout.stopping is not None:
+                stop = stopping.update(layout.stopping, stop, logs, start + i, state)
+            return i + 1, state, stop, buffers, diverged
+
+        def running(carry: tuple) -> Any:
+            i, _, stop, _, diverged = carry
+            go = (i < count) & ~diverged
+            if layout.stopping is not None:
+                go = go & ~stopping.stopped(stop)
+            return go
+
+        carry = (jnp.int32(0), state, stop, buffers, jnp.bool_(False))
+        ran, state, stop, buffers, _ = jax.lax.while_loop(running, epoch_body, carry)
+        return state, stop, buffers, ran
+
+    return chunk
+
+
+def epoch(model: keras.Model, layout: Layout) -> Any:
+    """One epoch (absolute, 0-based) of training and, with validation data, validation:
+    (state, train, validation, metrics_zero, key, epoch) -> (state, logs). The rows are
+    shuffled in an order drawn from fold_in(key, epoch)."""
 
     def results(metrics_values: list[Any]) -> dict[str, Any]:
         mapping = list(zip(model.metrics_variables, metrics_values, strict=True))
@@ -74,44 +116,16 @@ def build(model: keras.Model, layout: Layout) -> Any:
         logs = {f"val_{k}": v for k, v in results(metrics_values).items()}
         return (trainable, non_trainable, optimizer_values), logs
 
-    def chunk(
-        state: tuple,
-        train: tuple,
-        validation: tuple | None,
-        metrics_zero: list,
-        start: Any,
-        count: Any,
-        key: Any,
-        stop: Any,
+    def one_epoch(
+        state: tuple, train: tuple, validation: tuple | None, metrics_zero: list, key: Any, at: Any
     ) -> tuple:
-        names = log_names(model, validation is not None)
-        buffers = {name: jnp.zeros(layout.capacity, jnp.float32) for name in names}
+        state, logs = train_epoch(state, train, jax.random.fold_in(key, at), metrics_zero)
+        if validation is not None:
+            state, val_logs = validate(state, validation, metrics_zero)
+            logs = logs | val_logs
+        return state, logs
 
-        def epoch_body(carry: tuple) -> tuple:
-            i, state, stop, buffers, _ = carry
-            epoch = start + i
-            state, logs = train_epoch(state, train, jax.random.fold_in(key, epoch), metrics_zero)
-            if validation is not None:
-                state, val_logs = validate(state, validation, metrics_zero)
-                logs = logs | val_logs
-            buffers = {k: b.at[i].set(logs[k]) for k, b in buffers.items()}
-            diverged = ~jnp.isfinite(logs["loss"])
-            if layout.stopping is not None:
-                stop = stopping.update(layout.stopping, stop, logs, epoch, state)
-            return i + 1, state, stop, buffers, diverged
-
-        def running(carry: tuple) -> Any:
-            i, _, stop, _, diverged = carry
-            go = (i < count) & ~diverged
-            if layout.stopping is not None:
-                go = go & ~stopping.stopped(stop)
-            return go
-
-        carry = (jnp.int32(0), state, stop, buffers, jnp.bool_(False))
-        ran, state, stop, buffers, _ = jax.lax.while_loop(running, epoch_body, carry)
-        return state, stop, buffers, ran
-
-    return chunk
+    return one_epoch
 
 
 def log_names(model: keras.Model, validation: bool) -> list[str]:

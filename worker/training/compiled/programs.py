@@ -5,6 +5,7 @@ them across restarts."""
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ _programs: LRUCache[Any, Any] = LRUCache(maxsize=KEPT_PROGRAMS)
 
 
 Source = Literal["compiled", "reused", "disk cache"]
+Builder = Callable[[keras.Model, program.Layout], Any]
 
 
 @dataclass(frozen=True)
@@ -33,16 +35,22 @@ class Ready:
 
 
 def ready(
-    model: keras.Model, architecture: dict[str, Any], layout: program.Layout, args: tuple
+    model: keras.Model,
+    architecture: dict[str, Any],
+    layout: program.Layout,
+    args: tuple,
+    build: Builder = program.build,
 ) -> Ready:
-    """The program for `model` (whose spec is `architecture`) called with `args`."""
-    key = (json.dumps(architecture, sort_keys=True), layout, _signature(args))
+    """The program for `model` (whose spec is `architecture`) called with `args`; `build`
+    makes its function (pack.build: repeats packed as one program)."""
+    kind = f"{build.__module__}.{build.__qualname__}"
+    key = (json.dumps(architecture, sort_keys=True), layout, _signature(args), kind)
     found = _programs.get(key)
     if found is not None:
         metrics.compiled("reused", 0.0)
         return Ready(found, 0.0, "reused")
     started, hits = time.perf_counter(), _disk_hits[0]
-    compiled = jax.jit(program.build(model, layout)).lower(*args).compile()
+    compiled = jax.jit(build(model, layout)).lower(*args).compile()
     seconds = time.perf_counter() - started
     _programs[key] = compiled
     source: Source = "disk cache" if _disk_hits[0] > hits else "compiled"

@@ -13,6 +13,8 @@ from typing import Any, Literal
 import jax.numpy as jnp
 import numpy as np
 
+from models.spec import ExperimentSpec
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -22,6 +24,21 @@ class Rule:
     patience: int
     start_from_epoch: int
     restore_best_weights: bool
+
+
+def rule_of(spec: ExperimentSpec) -> Rule | None:
+    """The spec's fit.early_stopping as the program takes it (None: no early stopping)."""
+    es = spec.fit.early_stopping
+    if es is None:
+        return None
+    return Rule(
+        monitor=es.monitor,
+        direction=es.direction,
+        min_delta=es.min_delta,
+        patience=es.patience,
+        start_from_epoch=es.start_from_epoch,
+        restore_best_weights=es.restore_best_weights,
+    )
 
 
 def initial(rule: Rule, state: tuple) -> dict[str, Any]:

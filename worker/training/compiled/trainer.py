@@ -18,20 +18,12 @@ import numpy as np
 
 from models.spec import ExperimentSpec
 from models.tables import utcnow
-from worker import shutdown
 from worker.training.checkpoint import Checkpointer
-from worker.training.compiled import program, programs, stopping
+from worker.training.compiled import ending, program, programs, stopping
 from worker.training.compiled.chunks import ChunkSizer
-from worker.training.compiled.state import (
-    initial_state,
-    keras_logs,
-    metrics_reset,
-    restore_weights,
-    sync,
-)
-from worker.training.early_stop import outcome as early_stop_outcome
+from worker.training.compiled.state import initial_state, keras_logs, metrics_reset, sync
 from worker.training.epoch_store import EpochState
-from worker.training.fit_end import FitEnd, StopReason
+from worker.training.fit_end import FitEnd
 from worker.training.pulse import Pulse
 
 log = logging.getLogger(__name__)
@@ -62,7 +54,7 @@ class CompiledFit:
     ) -> None:
         self.model, self.spec = model, spec
         fit = spec.fit
-        self.rule = _rule(spec)
+        self.rule = stopping.rule_of(spec)
         self.layout = program.Layout(fit.batch_size, fit.shuffle, CAPACITY, self.rule)
         self.train = (jnp.asarray(train[0]), jnp.asarray(train[1]))
         self.validation = None if validation is None else tuple(map(jnp.asarray, validation))
@@ -153,43 +145,18 @@ class _Host:
     def _after_write(
         self, answer: EpochState, rows: list, state: tuple, stop: Any, epoch: int
     ) -> None:
-        """What the chunk's end decides, in the order the Keras callback decides it."""
-        if EpochState.LOST in (answer, self._noted):
-            self.end.stop_reason = StopReason.LOST
-            return
-        loss = rows[-1][1].get("loss")
-        if loss is not None and not np.isfinite(loss):
-            self.end.stop_reason, self.end.diverged_epoch = StopReason.DIVERGED, epoch
-            return
-        if EpochState.CANCELLED in (answer, self._noted):
-            self.end.stop_reason = StopReason.CANCELLED
-        elif shutdown.requested() and not self._early and epoch < self.epochs:
-            # Handed back only with epochs left: a finished fit is recorded as such.
-            self.end.stop_reason = StopReason.SHUTDOWN
+        """What the chunk's end decides (ending.py)."""
+        reason, diverged = ending.decide(
+            (answer, self._noted), rows, epoch, self.epochs, self._early
+        )
+        self.end.stop_reason, self.end.diverged_epoch = reason, diverged
         checkpointer = self.job.checkpointer
-        due = checkpointer is not None and checkpointer.due()
-        if checkpointer is not None and (due or self.end.stop_reason == StopReason.SHUTDOWN):
+        if checkpointer is not None and ending.checkpoints(reason, checkpointer.due()):
             sync(self.model, state)
             checkpointer.save(self.model, epoch)
 
     def _finish(self, state: tuple, stop: Any) -> None:
-        """Into the model: the last weights, or the best ones as Keras's callback restores
-        them; and the early stop to record."""
-        sync(self.model, state)
-        rule = self.fit.rule
-        if rule is None or stop is None:
-            return
-        host = jax.device_get(stop)
-        if rule.restore_best_weights and bool(host["has_weights"]):
-            restore_weights(self.model, stop["weights"])
-        if self.end.stop_reason is None and bool(host["stopped"]):
-            self.end.early_stop = early_stop_outcome(
-                self.fit.spec.fit.early_stopping,  # type: ignore[arg-type]
-                stopped_epoch=int(host["stopped_epoch"]),
-                best_epoch=int(host["best_epoch"]),
-                best=float(host["best"]),
-                epochs=self.epochs,
-            )
+        ending.finish(self.model, self.fit.spec, self.fit.rule, state, stop, self.end)
 
     def _beat(self) -> EpochState:
         with self._lock:
@@ -197,20 +164,6 @@ class _Host:
 
     def _note(self, reason: EpochState) -> None:
         self._noted = reason
-
-
-def _rule(spec: ExperimentSpec) -> stopping.Rule | None:
-    es = spec.fit.early_stopping
-    if es is None:
-        return None
-    return stopping.Rule(
-        monitor=es.monitor,
-        direction=es.direction,
-        min_delta=es.min_delta,
-        patience=es.patience,
-        start_from_epoch=es.start_from_epoch,
-        restore_best_weights=es.restore_best_weights,
-    )
 
 
 def _fresh_seed() -> int:

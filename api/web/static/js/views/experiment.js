@@ -202,7 +202,11 @@ function metaOf(exp) {
   if (exp.trainer) {
     const how = exp.trainer.name === "compiled" ? "compiled trainer" : "Keras fit";
     const program = exp.trainer.program ? ` (program ${exp.trainer.program})` : "";
-    parts.push(h("span", { title: exp.trainer.fallback ?? "" }, how + program));
+    // Repeats trained as one program with it (docs/compiled-trainer.md, "Packed repeats").
+    const packed = exp.trainer.packed;
+    const pack = packed ? `, packed ×${packed.length}` : "";
+    const title = exp.trainer.fallback ?? (packed ? `with experiments ${packed.join(", ")}` : "");
+    parts.push(h("span", { title }, how + program + pack));
   }
   if (exp.attempts > 1) parts.push(h("span", {}, `resumed: attempt ${exp.attempts}`));
   if (exp.started_at && exp.finished_at) {
