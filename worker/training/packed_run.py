@@ -22,8 +22,7 @@ from models.spec import ExperimentSpec
 from models.tables import ExperimentStatus
 from worker import metrics
 from worker.training import epoch_store, lifecycle
-from worker.training.build import build_model, downloadable
-from worker.training.checkpoint import Checkpointer
+from worker.training.build import build_model
 from worker.training.compiled.packed_trainer import PackedFit
 from worker.training.compiled.trainer import Job
 from worker.training.data import LoadedData, drawn_per_run, load_dataset
@@ -33,15 +32,16 @@ from worker.training.run import (
     Fitted,
     Outcome,
     Stopwatch,
-    _evaluate,
-    _on_cpu,
-    _resume,
-    _seed,
-    _shape_for,
-    _tidy,
+    checkpointer_for,
     conclude,
+    drop_checkpoints_unless_kept,
+    evaluate_test_split,
     max_rss_bytes,
     readable_error,
+    resume_from_checkpoint,
+    running_on_cpu,
+    seed_everything,
+    shaped_for_model,
 )
 from worker.training.sparse_input import input_encoding
 from worker.training.trainers import TrainerRecord, fallback_reason
@@ -104,7 +104,7 @@ def packable(spec: ExperimentSpec, settings: Settings) -> bool:
         and backend == "jax"
         and spec.fit.seed is not None
         and not drawn_per_run(spec.dataset)
-        and input_encoding(spec, backend, on_cpu=_on_cpu()) == "dense"
+        and input_encoding(spec, backend, on_cpu=running_on_cpu()) == "dense"
     )
 
 
@@ -124,11 +124,11 @@ def _prepare(members: list[Member], settings: Settings) -> Pack | None:
         return None
     models = []
     for spec in specs:
-        _seed(spec.fit.seed)  # each repeat's weights and dropout masks, as alone
+        seed_everything(spec.fit.seed)  # each repeat's weights and dropout masks, as alone
         models.append(build_model(spec, data.input_shape))
-    data = _shape_for(models[0], specs[0], data)
+    data = shaped_for_model(models[0], specs[0], data)
     starts = [
-        _resume(member.experiment_id, member.claim, model, spec)
+        resume_from_checkpoint(member.experiment_id, member.claim, model, spec)
         for member, model, spec in zip(members, models, specs, strict=True)
     ]
     train, validation = (data.x_train, data.y_train), data.validation
@@ -174,11 +174,7 @@ def _train(pack: Pack, settings: Settings) -> list[Outcome]:
 def _job(member: Member, spec: ExperimentSpec, settings: Settings) -> Job:
     """What the host does for this repeat between chunks, as trainers.py's for a job alone."""
     experiment_id, attempt = member.experiment_id, member.claim.attempt
-    checkpointer = Checkpointer(
-        experiment_id,
-        settings.checkpoint_every_seconds,
-        saved_as=lambda model: downloadable(model, spec),
-    )
+    checkpointer = checkpointer_for(experiment_id, spec, settings)
     return Job(
         name=str(experiment_id),
         write=partial(epoch_store.write_epochs, experiment_id, attempt),
@@ -207,7 +203,7 @@ def _end(
     }
     try:
         if pack.data.test is not None and end.stop_reason is None:
-            _evaluate(member.experiment_id, model, pack.data.test, spec.fit.batch_size)
+            evaluate_test_split(member.experiment_id, model, pack.data.test, spec.fit.batch_size)
         fitted = Fitted(end, model, timings, record)
         return conclude(
             member.experiment_id, member.claim.attempt, member.claim.spec, fitted, settings
@@ -225,5 +221,5 @@ def _failed(member: Member, exc: Exception, settings: Settings) -> Outcome:
         attempt=member.claim.attempt,
         backend=keras.backend.backend(),
     )
-    _tidy(member.experiment_id, settings)
+    drop_checkpoints_unless_kept(member.experiment_id, settings)
     return Outcome.FAILED

@@ -72,7 +72,7 @@ def run_experiment(experiment_id: int) -> Outcome:
             attempt=attempt,
             backend=keras.backend.backend(),
         )
-        _tidy(experiment_id, settings)
+        drop_checkpoints_unless_kept(experiment_id, settings)
         return Outcome.FAILED
     return conclude(experiment_id, attempt, claimed.spec, fitted, settings)
 
@@ -109,11 +109,11 @@ def conclude(
         timings=fitted.timings,
         backend=keras.backend.backend(),
     )
-    _tidy(experiment_id, settings)
+    drop_checkpoints_unless_kept(experiment_id, settings)
     return Outcome(status.value)
 
 
-def _tidy(experiment_id: int, settings: Settings) -> None:
+def drop_checkpoints_unless_kept(experiment_id: int, settings: Settings) -> None:
     if settings.keep_checkpoints:
         return
     try:
@@ -122,7 +122,7 @@ def _tidy(experiment_id: int, settings: Settings) -> None:
         log.exception("experiment %s: its checkpoints were not deleted", experiment_id)
 
 
-def _resume(
+def resume_from_checkpoint(
     experiment_id: int, claimed: lifecycle.Claim, model: keras.Model, spec: ExperimentSpec
 ) -> int:
     """Load the latest checkpoint, if any, and cut the history back to it; the epoch to
@@ -152,9 +152,9 @@ def _fit(experiment_id: int, claimed: lifecycle.Claim, settings: Settings) -> Fi
     spec = ExperimentSpec.model_validate(claimed.spec)
     attempt = claimed.attempt
     lifecycle.record_versions(experiment_id, attempt, versions())
-    _seed(spec.fit.seed)  # a generated dataset without a random_state draws from it
+    seed_everything(spec.fit.seed)  # a generated dataset without a random_state draws from it
     # Keras's own answer, however the backend was chosen (KERAS_BACKEND, keras.json, settings).
-    encoding = input_encoding(spec, keras.backend.backend(), on_cpu=_on_cpu())
+    encoding = input_encoding(spec, keras.backend.backend(), on_cpu=running_on_cpu())
     if encoding != "dense":
         log.info("experiment %s: multi-hot rows go in as %s", experiment_id, encoding)
     clock = Stopwatch()
@@ -162,16 +162,12 @@ def _fit(experiment_id: int, claimed: lifecycle.Claim, settings: Settings) -> Fi
     load_seconds = clock.lap()
     # Seeded again: the weights, dropout masks and batch orders then start from the seed
     # whatever the loading drew (a first load may draw or import, a cached one does neither).
-    _seed(spec.fit.seed)
+    seed_everything(spec.fit.seed)
     model = build_model(spec, data.input_shape, encoding=encoding)
-    data = _shape_for(model, spec, data)
-    initial_epoch = _resume(experiment_id, claimed, model, spec)
+    data = shaped_for_model(model, spec, data)
+    initial_epoch = resume_from_checkpoint(experiment_id, claimed, model, spec)
     build_seconds = clock.lap()
-    checkpointer = Checkpointer(
-        experiment_id,
-        settings.checkpoint_every_seconds,
-        saved_as=lambda m: downloadable(m, spec),
-    )
+    checkpointer = checkpointer_for(experiment_id, spec, settings)
     end, trainer = trainers.train(
         model,
         spec,
@@ -193,11 +189,21 @@ def _fit(experiment_id: int, claimed: lifecycle.Claim, settings: Settings) -> Fi
         "max_rss_bytes": max_rss_bytes(),
     }
     if data.test is not None and end.stop_reason is None:
-        _evaluate(experiment_id, model, data.test, spec.fit.batch_size)
+        evaluate_test_split(experiment_id, model, data.test, spec.fit.batch_size)
     return Fitted(end, model, timings, trainer)
 
 
-def _seed(seed: int | None) -> None:
+def checkpointer_for(experiment_id: int, spec: ExperimentSpec, settings: Settings) -> Checkpointer:
+    """Checkpoints of the downloadable form of the model, as often as the settings ask: a
+    fit alone and each repeat of a pack save alike."""
+    return Checkpointer(
+        experiment_id,
+        settings.checkpoint_every_seconds,
+        saved_as=lambda model: downloadable(model, spec),
+    )
+
+
+def seed_everything(seed: int | None) -> None:
     """Python's, numpy's and the backend's global generators, and Keras's own: on JAX the
     initializers and dropout layers take their seeds from Python's, the batch order from
     numpy's (docs/operations.md, "Reproducibility")."""
@@ -205,7 +211,7 @@ def _seed(seed: int | None) -> None:
         keras.utils.set_random_seed(seed)
 
 
-def _on_cpu() -> bool:
+def running_on_cpu() -> bool:
     """Whether the backend computes on the CPU (asked of JAX and TensorFlow, the backends
     whose multi-hot input depends on it)."""
     backend = keras.backend.backend()
@@ -220,7 +226,7 @@ def _on_cpu() -> bool:
     return True
 
 
-def _evaluate(
+def evaluate_test_split(
     experiment_id: int, model: keras.Model, test: tuple[np.ndarray, np.ndarray], batch_size: int
 ) -> None:
     """The held-out test evaluation (with the best weights when early stopping restored them)."""
@@ -229,7 +235,7 @@ def _evaluate(
     lifecycle.store_test_metrics(experiment_id, epoch_store.clean_metrics(scores))
 
 
-def _shape_for(model: keras.Model, spec: ExperimentSpec, data: LoadedData) -> LoadedData:
+def shaped_for_model(model: keras.Model, spec: ExperimentSpec, data: LoadedData) -> LoadedData:
     """Every label array shaped to the model's output (see targets.py)."""
     output_shape = tuple(model.output_shape)
 
